@@ -1,0 +1,16 @@
+# agent/agent.mk: build/cadet-agent. Everything but main.c goes into a static
+# library so unit tests link the same code the daemon runs.
+AGENT_SRCS := $(filter-out agent/main.c,$(wildcard agent/*.c))
+AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/obj/%.o)
+AGENT_LIB := $(BUILD)/libcadet-agent.a
+AGENT_BIN := $(BUILD)/cadet-agent
+# Fragments included before this one (bpf, proto users) may have appended
+# libraries the agent links to AGENT_EXTRA_LIBS.
+BINS += $(AGENT_BIN)
+TEST_LIBS += $(AGENT_LIB) $(AGENT_EXTRA_LIBS)
+
+$(AGENT_LIB): $(AGENT_OBJS)
+	$(AR) rcs $@ $^
+
+$(AGENT_BIN): $(BUILD)/obj/agent/main.o $(AGENT_LIB) $(AGENT_EXTRA_LIBS) $(PROTO_LIB) $(COMMON_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

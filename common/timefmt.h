@@ -1,0 +1,16 @@
+/* timefmt.h: clocks and time text. Samples carry both clocks: monotonic for
+ * rate math (immune to clock steps), realtime for what users read (RFC 3339
+ * seconds, as Kubernetes' metav1.Time marshals, and Prometheus milliseconds). */
+#ifndef CADET_TIMEFMT_H
+#define CADET_TIMEFMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+uint64_t clock_monotonic_ns(void);
+uint64_t clock_realtime_ns(void);
+
+/* "2006-01-02T15:04:05Z" in UTC; out must hold at least 21 bytes. */
+void time_format_rfc3339(uint64_t realtime_ns, char *out, size_t size);
+
+#endif

@@ -1,0 +1,11 @@
+# tests/tests.mk: unit tests. Every tests/unit/test_*.c is one cmocka program
+# linked against the project's static libraries; tests/run-tests.sh runs them
+# and then every tests/integration/*.sh.
+PKGS_TEST := cmocka
+UNIT_TEST_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_TESTS := $(UNIT_TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# Fragments add their libraries to TEST_LIBS, most dependent first.
+
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_LIBS) $(PROTO_LIB) $(COMMON_LIB) $(GENERATED) | $(BUILD)/tests
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes $(shell $(PKG_CONFIG) --cflags $(PKGS_TEST)) \
+		-o $@ $< $(TEST_LIBS) $(PROTO_LIB) $(COMMON_LIB) $(LDFLAGS) $(LDLIBS) $(shell $(PKG_CONFIG) --libs $(PKGS_TEST))
