@@ -1,0 +1,60 @@
+/* cgroup-internal.h: what cgroup.c shares with the per-version readers
+ * cgroup-v1.c and cgroup-v2.c: the collector and handle structs, the reader
+ * operations table, and the kept-file helpers. Not for callers. */
+#ifndef CADET_CGROUP_INTERNAL_H
+#define CADET_CGROUP_INTERNAL_H
+
+#include <stddef.h>
+
+#include "agent/cgroup.h"
+
+#define CGROUP_MAX_FILES 12
+/* Largest file we accept; v2 memory.stat is about 1.5 KiB. */
+#define CGROUP_READ_BUF 16384
+
+/* One file a reader keeps open per cgroup. */
+struct cgroup_file_spec {
+	int dir;          /* index into collector->dirs */
+	const char *name; /* file name inside the cgroup directory */
+	int required;     /* missing => the cgroup is not there */
+};
+
+struct cgroup_reader {
+	const char *name;
+	const struct cgroup_file_spec *files;
+	size_t n_files;
+	/* Turns the kept files of h into stats. */
+	int (*read)(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
+		    struct cadet_error *err);
+};
+
+enum { CGROUP_MAX_DIRS = 6 };
+
+struct cgroup_collector {
+	enum cgroup_layout layout;
+	const struct cgroup_reader *reader;
+	char *dirs[CGROUP_MAX_DIRS]; /* hierarchy roots the file specs refer to */
+	char *tree;                  /* the hierarchy discovery walks */
+	uint64_t ns_per_tick;        /* USER_HZ tick in ns, for cpuacct.stat */
+};
+
+struct cgroup_handle {
+	char *relpath;
+	int fds[CGROUP_MAX_FILES]; /* -1: file absent */
+};
+
+extern const struct cgroup_reader cgroup_reader_v1;
+extern const struct cgroup_reader cgroup_reader_v2;
+
+/* v1 directory slots */
+enum { V1_DIR_CPUACCT, V1_DIR_CPU, V1_DIR_MEMORY, V1_DIR_PIDS, V1_DIR_UNIFIED };
+/* v2 directory slot */
+enum { V2_DIR_ROOT };
+
+/* Reads the whole kept file i of h into buf. Returns -1 with errnum ENOENT
+ * when the file is absent, the read errno otherwise (ENODEV: vanished),
+ * EFBIG when the file is larger than the buffer. */
+int cgroup_kept_read(struct cgroup_handle *h, size_t i, const char *file_name, char *buf, size_t size,
+		     size_t *len, struct cadet_error *err);
+
+#endif

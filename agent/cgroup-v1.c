@@ -1,0 +1,176 @@
+/* cgroup-v1.c: the reader for cgroup v1 and hybrid layouts. CPU comes from
+ * cpuacct (usage in ns, user/system in USER_HZ ticks) and cpu.stat
+ * (throttling); memory from the memory controller's usage_in_bytes and the
+ * hierarchical total_* keys of memory.stat; pids from the pids controller.
+ * In the hybrid layout the cgroup2 mount supplies the PSI files. */
+#include <errno.h>
+#include <string.h>
+
+#include "agent/cgroup-internal.h"
+#include "agent/cgroup-parse.h"
+
+enum {
+	F_CPUACCT_USAGE,
+	F_CPUACCT_STAT,
+	F_CPU_STAT,
+	F_MEMORY_USAGE,
+	F_MEMORY_STAT,
+	F_MEMORY_LIMIT,
+	F_PIDS_CURRENT,
+	F_CPU_PRESSURE,
+	F_MEMORY_PRESSURE,
+	F_IO_PRESSURE,
+	F_COUNT,
+};
+
+static const struct cgroup_file_spec v1_files[F_COUNT] = {
+	[F_CPUACCT_USAGE] = { V1_DIR_CPUACCT, "cpuacct.usage", 1 },
+	[F_CPUACCT_STAT] = { V1_DIR_CPUACCT, "cpuacct.stat", 0 },
+	[F_CPU_STAT] = { V1_DIR_CPU, "cpu.stat", 0 },
+	[F_MEMORY_USAGE] = { V1_DIR_MEMORY, "memory.usage_in_bytes", 0 },
+	[F_MEMORY_STAT] = { V1_DIR_MEMORY, "memory.stat", 0 },
+	[F_MEMORY_LIMIT] = { V1_DIR_MEMORY, "memory.limit_in_bytes", 0 },
+	[F_PIDS_CURRENT] = { V1_DIR_PIDS, "pids.current", 0 },
+	[F_CPU_PRESSURE] = { V1_DIR_UNIFIED, "cpu.pressure", 0 },
+	[F_MEMORY_PRESSURE] = { V1_DIR_UNIFIED, "memory.pressure", 0 },
+	[F_IO_PRESSURE] = { V1_DIR_UNIFIED, "io.pressure", 0 },
+};
+
+/* A v1 limit this large means "no limit" (the kernel writes PAGE_COUNTER_MAX
+ * rounded to pages, about 2^63). */
+#define V1_NO_LIMIT_ABOVE (1ULL << 62)
+
+/* Reads an optional file; returns 1 if read, 0 if absent, -1 on error. */
+static int read_optional(struct cgroup_handle *h, size_t i, char *buf, size_t *len, struct cadet_error *err)
+{
+	if (h->fds[i] < 0)
+		return 0;
+	if (cgroup_kept_read(h, i, v1_files[i].name, buf, CGROUP_READ_BUF, len, err) != 0)
+		return -1;
+	return 1;
+}
+
+static int read_cpu(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
+		    char *buf, struct cadet_error *err)
+{
+	size_t len;
+	if (cgroup_kept_read(h, F_CPUACCT_USAGE, "cpuacct.usage", buf, CGROUP_READ_BUF, &len, err) != 0 ||
+	    parse_single_u64(buf, len, "cpuacct.usage", 0, &out->cpu_usage_ns, err) != 0)
+		return -1;
+	out->have |= CGROUP_HAVE_CPU;
+
+	int r = read_optional(h, F_CPUACCT_STAT, buf, &len, err);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		static const char *const keys[] = { "user", "system" };
+		uint64_t v[2] = { 0 }, found;
+		if (parse_flat_keyed(buf, len, "cpuacct.stat", keys, 2, v, &found, err) != 0)
+			return -1;
+		if (found == 3) {
+			out->cpu_user_ns = v[0] * c->ns_per_tick;
+			out->cpu_system_ns = v[1] * c->ns_per_tick;
+			out->have |= CGROUP_HAVE_CPU_SPLIT;
+		}
+	}
+	r = read_optional(h, F_CPU_STAT, buf, &len, err);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		static const char *const keys[] = { "nr_periods", "nr_throttled", "throttled_time" };
+		uint64_t v[3] = { 0 }, found;
+		if (parse_flat_keyed(buf, len, "cpu.stat", keys, 3, v, &found, err) != 0)
+			return -1;
+		if (found == 7) {
+			out->cpu_periods = v[0];
+			out->cpu_throttled_periods = v[1];
+			out->cpu_throttled_ns = v[2];
+			out->have |= CGROUP_HAVE_THROTTLE;
+		}
+	}
+	return 0;
+}
+
+static int read_memory(struct cgroup_handle *h, struct cgroup_stats *out, char *buf, struct cadet_error *err)
+{
+	size_t len;
+	int r = read_optional(h, F_MEMORY_USAGE, buf, &len, err);
+	if (r <= 0)
+		return r;
+	if (parse_single_u64(buf, len, "memory.usage_in_bytes", 0, &out->memory_usage_bytes, err) != 0)
+		return -1;
+	r = read_optional(h, F_MEMORY_STAT, buf, &len, err);
+	if (r < 0)
+		return -1;
+	uint64_t inactive_file = 0;
+	if (r > 0) {
+		static const char *const keys[] = { "total_inactive_file", "total_rss", "total_pgfault",
+						    "total_pgmajfault" };
+		uint64_t v[4] = { 0 }, found;
+		if (parse_flat_keyed(buf, len, "memory.stat", keys, 4, v, &found, err) != 0)
+			return -1;
+		inactive_file = v[0];
+		out->memory_rss_bytes = v[1];
+		out->memory_page_faults = v[2];
+		out->memory_major_page_faults = v[3];
+	}
+	out->memory_working_set_bytes =
+		out->memory_usage_bytes > inactive_file ? out->memory_usage_bytes - inactive_file : 0;
+	out->have |= CGROUP_HAVE_MEMORY;
+
+	r = read_optional(h, F_MEMORY_LIMIT, buf, &len, err);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		uint64_t limit;
+		if (parse_single_u64(buf, len, "memory.limit_in_bytes", 0, &limit, err) != 0)
+			return -1;
+		if (limit < V1_NO_LIMIT_ABOVE) {
+			out->memory_limit_bytes = limit;
+			out->have |= CGROUP_HAVE_MEMORY_LIMIT;
+		}
+	}
+	return 0;
+}
+
+static int read_psi(struct cgroup_handle *h, size_t i, uint32_t bit, struct psi_stats *psi,
+		    struct cgroup_stats *out, char *buf, struct cadet_error *err)
+{
+	size_t len;
+	int r = read_optional(h, i, buf, &len, err);
+	if (r <= 0)
+		return r;
+	if (parse_psi(buf, len, v1_files[i].name, psi, err) != 0)
+		return -1;
+	out->have |= bit;
+	return 0;
+}
+
+static int v1_read(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
+		   struct cadet_error *err)
+{
+	char buf[CGROUP_READ_BUF];
+	size_t len;
+	if (read_cpu(c, h, out, buf, err) != 0 || read_memory(h, out, buf, err) != 0)
+		return -1;
+	int r = read_optional(h, F_PIDS_CURRENT, buf, &len, err);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		if (parse_single_u64(buf, len, "pids.current", 0, &out->pids_current, err) != 0)
+			return -1;
+		out->have |= CGROUP_HAVE_PIDS;
+	}
+	if (read_psi(h, F_CPU_PRESSURE, CGROUP_HAVE_CPU_PSI, &out->cpu_psi, out, buf, err) != 0 ||
+	    read_psi(h, F_MEMORY_PRESSURE, CGROUP_HAVE_MEMORY_PSI, &out->memory_psi, out, buf, err) != 0 ||
+	    read_psi(h, F_IO_PRESSURE, CGROUP_HAVE_IO_PSI, &out->io_psi, out, buf, err) != 0)
+		return -1;
+	return 0;
+}
+
+const struct cgroup_reader cgroup_reader_v1 = {
+	.name = "v1",
+	.files = v1_files,
+	.n_files = F_COUNT,
+	.read = v1_read,
+};

@@ -1,0 +1,168 @@
+/* cgroup-v2.c: the reader for the unified cgroup v2 hierarchy. CPU and
+ * throttling come from cpu.stat (microseconds), memory from memory.current
+ * and memory.stat (anon, inactive_file, pgfault, pgmajfault), the limit from
+ * memory.max ("max" = none), swap from memory.swap.current, plus
+ * pids.current and the PSI files. The root cgroup has no memory.current;
+ * the node's memory then comes from /proc/meminfo (node-stats.c). */
+#include <errno.h>
+#include <string.h>
+
+#include "agent/cgroup-internal.h"
+#include "agent/cgroup-parse.h"
+
+enum {
+	F_CPU_STAT,
+	F_MEMORY_CURRENT,
+	F_MEMORY_STAT,
+	F_MEMORY_MAX,
+	F_MEMORY_SWAP_CURRENT,
+	F_PIDS_CURRENT,
+	F_CPU_PRESSURE,
+	F_MEMORY_PRESSURE,
+	F_IO_PRESSURE,
+	F_COUNT,
+};
+
+static const struct cgroup_file_spec v2_files[F_COUNT] = {
+	[F_CPU_STAT] = { V2_DIR_ROOT, "cpu.stat", 1 },
+	[F_MEMORY_CURRENT] = { V2_DIR_ROOT, "memory.current", 0 },
+	[F_MEMORY_STAT] = { V2_DIR_ROOT, "memory.stat", 0 },
+	[F_MEMORY_MAX] = { V2_DIR_ROOT, "memory.max", 0 },
+	[F_MEMORY_SWAP_CURRENT] = { V2_DIR_ROOT, "memory.swap.current", 0 },
+	[F_PIDS_CURRENT] = { V2_DIR_ROOT, "pids.current", 0 },
+	[F_CPU_PRESSURE] = { V2_DIR_ROOT, "cpu.pressure", 0 },
+	[F_MEMORY_PRESSURE] = { V2_DIR_ROOT, "memory.pressure", 0 },
+	[F_IO_PRESSURE] = { V2_DIR_ROOT, "io.pressure", 0 },
+};
+
+static int read_optional(struct cgroup_handle *h, size_t i, char *buf, size_t *len, struct cadet_error *err)
+{
+	if (h->fds[i] < 0)
+		return 0;
+	if (cgroup_kept_read(h, i, v2_files[i].name, buf, CGROUP_READ_BUF, len, err) != 0)
+		return -1;
+	return 1;
+}
+
+static int read_cpu(struct cgroup_handle *h, struct cgroup_stats *out, char *buf, struct cadet_error *err)
+{
+	size_t len;
+	if (cgroup_kept_read(h, F_CPU_STAT, "cpu.stat", buf, CGROUP_READ_BUF, &len, err) != 0)
+		return -1;
+	static const char *const keys[] = { "usage_usec", "user_usec", "system_usec",
+					    "nr_periods", "nr_throttled", "throttled_usec" };
+	uint64_t v[6] = { 0 }, found;
+	if (parse_flat_keyed(buf, len, "cpu.stat", keys, 6, v, &found, err) != 0)
+		return -1;
+	if (!(found & 1))
+		return cadet_error_set(err, EINVAL, "cpu.stat: no usage_usec");
+	if (v[0] > UINT64_MAX / 1000 || v[1] > UINT64_MAX / 1000 || v[2] > UINT64_MAX / 1000 ||
+	    v[5] > UINT64_MAX / 1000)
+		return cadet_error_set(err, ERANGE, "cpu.stat: value out of range");
+	out->cpu_usage_ns = v[0] * 1000;
+	out->have |= CGROUP_HAVE_CPU;
+	if ((found & 6) == 6) {
+		out->cpu_user_ns = v[1] * 1000;
+		out->cpu_system_ns = v[2] * 1000;
+		out->have |= CGROUP_HAVE_CPU_SPLIT;
+	}
+	if ((found & 0x38) == 0x38) {
+		out->cpu_periods = v[3];
+		out->cpu_throttled_periods = v[4];
+		out->cpu_throttled_ns = v[5] * 1000;
+		out->have |= CGROUP_HAVE_THROTTLE;
+	}
+	return 0;
+}
+
+static int read_memory(struct cgroup_handle *h, struct cgroup_stats *out, char *buf, struct cadet_error *err)
+{
+	size_t len;
+	int r = read_optional(h, F_MEMORY_CURRENT, buf, &len, err);
+	if (r <= 0)
+		return r;
+	if (parse_single_u64(buf, len, "memory.current", 0, &out->memory_usage_bytes, err) != 0)
+		return -1;
+	uint64_t inactive_file = 0;
+	r = read_optional(h, F_MEMORY_STAT, buf, &len, err);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		static const char *const keys[] = { "inactive_file", "anon", "pgfault", "pgmajfault" };
+		uint64_t v[4] = { 0 }, found;
+		if (parse_flat_keyed(buf, len, "memory.stat", keys, 4, v, &found, err) != 0)
+			return -1;
+		inactive_file = v[0];
+		out->memory_rss_bytes = v[1];
+		out->memory_page_faults = v[2];
+		out->memory_major_page_faults = v[3];
+	}
+	out->memory_working_set_bytes =
+		out->memory_usage_bytes > inactive_file ? out->memory_usage_bytes - inactive_file : 0;
+	out->have |= CGROUP_HAVE_MEMORY;
+
+	r = read_optional(h, F_MEMORY_MAX, buf, &len, err);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		uint64_t limit;
+		if (parse_single_u64(buf, len, "memory.max", 1, &limit, err) != 0)
+			return -1;
+		if (limit != UINT64_MAX) {
+			out->memory_limit_bytes = limit;
+			out->have |= CGROUP_HAVE_MEMORY_LIMIT;
+		}
+	}
+	r = read_optional(h, F_MEMORY_SWAP_CURRENT, buf, &len, err);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		if (parse_single_u64(buf, len, "memory.swap.current", 0, &out->swap_usage_bytes, err) != 0)
+			return -1;
+		out->have |= CGROUP_HAVE_SWAP;
+	}
+	return 0;
+}
+
+static int read_psi(struct cgroup_handle *h, size_t i, uint32_t bit, struct psi_stats *psi,
+		    struct cgroup_stats *out, char *buf, struct cadet_error *err)
+{
+	size_t len;
+	int r = read_optional(h, i, buf, &len, err);
+	if (r <= 0)
+		return r;
+	if (parse_psi(buf, len, v2_files[i].name, psi, err) != 0)
+		return -1;
+	out->have |= bit;
+	return 0;
+}
+
+static int v2_read(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
+		   struct cadet_error *err)
+{
+	(void)c;
+	char buf[CGROUP_READ_BUF];
+	size_t len;
+	if (read_cpu(h, out, buf, err) != 0 || read_memory(h, out, buf, err) != 0)
+		return -1;
+	int r = read_optional(h, F_PIDS_CURRENT, buf, &len, err);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		if (parse_single_u64(buf, len, "pids.current", 0, &out->pids_current, err) != 0)
+			return -1;
+		out->have |= CGROUP_HAVE_PIDS;
+	}
+	if (read_psi(h, F_CPU_PRESSURE, CGROUP_HAVE_CPU_PSI, &out->cpu_psi, out, buf, err) != 0 ||
+	    read_psi(h, F_MEMORY_PRESSURE, CGROUP_HAVE_MEMORY_PSI, &out->memory_psi, out, buf, err) != 0 ||
+	    read_psi(h, F_IO_PRESSURE, CGROUP_HAVE_IO_PSI, &out->io_psi, out, buf, err) != 0)
+		return -1;
+	return 0;
+}
+
+const struct cgroup_reader cgroup_reader_v2 = {
+	.name = "v2",
+	.files = v2_files,
+	.n_files = F_COUNT,
+	.read = v2_read,
+};

@@ -1,0 +1,220 @@
+/* cgroup.c: layout detection and the version-independent part of the
+ * collector (see cgroup.h). The layout is decided once from what the root
+ * holds: a cgroup.controllers file means unified v2; a cpuacct controller
+ * directory means v1, and v1 plus ROOT/unified/cgroup.controllers means
+ * hybrid. Handles open every file the reader lists and keep the fds. */
+#include "agent/cgroup-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+
+static int path_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+static char *join(const char *a, const char *b)
+{
+	char *out = NULL;
+	if (asprintf(&out, "%s/%s", a, b) < 0)
+		return NULL;
+	return out;
+}
+
+static int set_dir(struct cgroup_collector *c, int slot, const char *root, const char *name,
+		   struct cadet_error *err)
+{
+	c->dirs[slot] = join(root, name);
+	if (!c->dirs[slot])
+		return cadet_error_set(err, ENOMEM, "cgroup root %s", root);
+	return 0;
+}
+
+static int detect_v1(struct cgroup_collector *c, const char *root, struct cadet_error *err)
+{
+	static const char *const cpuacct_names[] = { "cpuacct", "cpu,cpuacct", "cpuacct,cpu" };
+	const char *cpuacct = NULL;
+	for (size_t i = 0; i < sizeof(cpuacct_names) / sizeof(cpuacct_names[0]); i++) {
+		_cleanup_free_ char *p = join(root, cpuacct_names[i]);
+		if (p && path_exists(p)) {
+			cpuacct = cpuacct_names[i];
+			break;
+		}
+	}
+	if (!cpuacct)
+		return cadet_error_set(err, ENOENT,
+				       "cgroup root %s: no cgroup.controllers (v2) and no cpuacct controller (v1)",
+				       root);
+	_cleanup_free_ char *cpu_path = join(root, "cpu");
+	const char *cpu = cpu_path && path_exists(cpu_path) ? "cpu" : cpuacct;
+	if (set_dir(c, V1_DIR_CPUACCT, root, cpuacct, err) || set_dir(c, V1_DIR_CPU, root, cpu, err) ||
+	    set_dir(c, V1_DIR_MEMORY, root, "memory", err) || set_dir(c, V1_DIR_PIDS, root, "pids", err) ||
+	    set_dir(c, V1_DIR_UNIFIED, root, "unified", err))
+		return -1;
+	_cleanup_free_ char *unified_ctl = join(c->dirs[V1_DIR_UNIFIED], "cgroup.controllers");
+	if (!unified_ctl)
+		return cadet_error_set(err, ENOMEM, "cgroup root %s", root);
+	c->layout = path_exists(unified_ctl) ? CGROUP_LAYOUT_HYBRID : CGROUP_LAYOUT_V1;
+	c->reader = &cgroup_reader_v1;
+	c->tree = strdup(c->dirs[V1_DIR_CPUACCT]);
+	if (!c->tree)
+		return cadet_error_set(err, ENOMEM, "cgroup root %s", root);
+	return 0;
+}
+
+int cgroup_collector_open(const char *root, struct cgroup_collector **out, struct cadet_error *err)
+{
+	struct stat st;
+	if (stat(root, &st) != 0)
+		return cadet_error_set(err, errno, "cgroup root %s", root);
+	if (!S_ISDIR(st.st_mode))
+		return cadet_error_set(err, ENOTDIR, "cgroup root %s", root);
+
+	struct cgroup_collector *c = calloc(1, sizeof(*c));
+	if (!c)
+		return cadet_error_set(err, ENOMEM, "cgroup collector");
+	long hz = sysconf(_SC_CLK_TCK);
+	c->ns_per_tick = hz > 0 ? 1000000000ULL / (uint64_t)hz : 10000000ULL;
+
+	_cleanup_free_ char *controllers = join(root, "cgroup.controllers");
+	int r;
+	if (!controllers) {
+		r = cadet_error_set(err, ENOMEM, "cgroup root %s", root);
+	} else if (path_exists(controllers)) {
+		c->layout = CGROUP_LAYOUT_V2;
+		c->reader = &cgroup_reader_v2;
+		r = set_dir(c, V2_DIR_ROOT, root, ".", err);
+		if (r == 0) {
+			c->tree = strdup(root);
+			if (!c->tree)
+				r = cadet_error_set(err, ENOMEM, "cgroup root %s", root);
+		}
+	} else {
+		r = detect_v1(c, root, err);
+	}
+	if (r != 0) {
+		cgroup_collector_free(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+void cgroup_collector_free(struct cgroup_collector *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < CGROUP_MAX_DIRS; i++)
+		free(c->dirs[i]);
+	free(c->tree);
+	free(c);
+}
+
+enum cgroup_layout cgroup_collector_layout(const struct cgroup_collector *c)
+{
+	return c->layout;
+}
+
+const char *cgroup_layout_name(enum cgroup_layout layout)
+{
+	switch (layout) {
+	case CGROUP_LAYOUT_V1:
+		return "v1";
+	case CGROUP_LAYOUT_HYBRID:
+		return "hybrid";
+	case CGROUP_LAYOUT_V2:
+		return "v2";
+	}
+	return "unknown";
+}
+
+const char *cgroup_collector_tree(const struct cgroup_collector *c)
+{
+	return c->tree;
+}
+
+bool cgroup_error_is_vanished(int errnum)
+{
+	return errnum == ENOENT || errnum == ENODEV || errnum == ESTALE;
+}
+
+int cgroup_handle_open(struct cgroup_collector *c, const char *relpath, struct cgroup_handle **out,
+		       struct cadet_error *err)
+{
+	struct cgroup_handle *h = calloc(1, sizeof(*h));
+	if (!h)
+		return cadet_error_set(err, ENOMEM, "cgroup %s", relpath);
+	for (size_t i = 0; i < CGROUP_MAX_FILES; i++)
+		h->fds[i] = -1;
+	h->relpath = strdup(relpath);
+	if (!h->relpath) {
+		free(h);
+		return cadet_error_set(err, ENOMEM, "cgroup %s", relpath);
+	}
+	const struct cgroup_reader *rd = c->reader;
+	for (size_t i = 0; i < rd->n_files; i++) {
+		const struct cgroup_file_spec *f = &rd->files[i];
+		char path[4096];
+		int n = snprintf(path, sizeof(path), "%s/%s%s%s", c->dirs[f->dir], relpath, *relpath ? "/" : "",
+				 f->name);
+		if (n < 0 || (size_t)n >= sizeof(path)) {
+			cgroup_handle_close(h);
+			return cadet_error_set(err, ENAMETOOLONG, "cgroup %s", relpath);
+		}
+		h->fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (h->fds[i] < 0) {
+			int e = errno;
+			if (e == ENOENT && !f->required)
+				continue;
+			cgroup_handle_close(h);
+			return cadet_error_set(err, e, "open %s", path);
+		}
+	}
+	*out = h;
+	return 0;
+}
+
+int cgroup_handle_read(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
+		       struct cadet_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (c->reader->read(c, h, out, err) != 0)
+		return cadet_error_prefix(err, "cgroup %s", *h->relpath ? h->relpath : "/");
+	return 0;
+}
+
+void cgroup_handle_close(struct cgroup_handle *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < CGROUP_MAX_FILES; i++)
+		if (h->fds[i] >= 0)
+			close(h->fds[i]);
+	free(h->relpath);
+	free(h);
+}
+
+int cgroup_kept_read(struct cgroup_handle *h, size_t i, const char *file_name, char *buf, size_t size,
+		     size_t *len, struct cadet_error *err)
+{
+	if (h->fds[i] < 0)
+		return cadet_error_set(err, ENOENT, "%s absent", file_name);
+	ssize_t n;
+	do {
+		n = pread(h->fds[i], buf, size, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return cadet_error_set(err, errno, "read %s", file_name);
+	if ((size_t)n == size)
+		return cadet_error_set(err, EFBIG, "%s is larger than %zu bytes", file_name, size);
+	*len = (size_t)n;
+	return 0;
+}

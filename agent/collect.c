@@ -1,0 +1,297 @@
+/* collect.c: the collection cycle (see collect.h). Tracked cgroups live in
+ * an array sorted by path; a discovery scan builds the new set, keeping the
+ * open handles of cgroups that are still there, opening new ones and
+ * closing the rest. */
+#include "agent/collect.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/cgroup-path.h"
+#include "agent/cgroup.h"
+#include "agent/discovery.h"
+#include "agent/node-stats.h"
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/timefmt.h"
+
+struct tracked {
+	char *relpath;
+	struct cgroup_identity id;
+	uint64_t created_ns;
+	struct cgroup_handle *handle;
+	bool error_logged;
+};
+
+struct tracked_set {
+	struct tracked *items;
+	size_t n, cap;
+};
+
+struct collection {
+	struct cgroup_collector *cgroups;
+	struct node_reader *node;
+	struct cgroup_handle *root;
+	struct discovery *discovery;
+	struct tracked_set tracked;
+	struct collect_counters counters;
+	bool node_error_logged;
+};
+
+static void tracked_set_clear(struct tracked_set *set)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		free(set->items[i].relpath);
+		cgroup_handle_close(set->items[i].handle);
+	}
+	free(set->items);
+	memset(set, 0, sizeof(*set));
+}
+
+int collection_open(const struct collect_options *opts, struct collection **out, struct cadet_error *err)
+{
+	struct collection *c = calloc(1, sizeof(*c));
+	if (!c)
+		return cadet_error_set(err, ENOMEM, "collection");
+	if (cgroup_collector_open(opts->cgroup_root, &c->cgroups, err) != 0 ||
+	    node_reader_open(opts->proc_root, opts->fs_path, &c->node, err) != 0 ||
+	    cgroup_handle_open(c->cgroups, "", &c->root, err) != 0 ||
+	    discovery_open(cgroup_collector_tree(c->cgroups), opts->rescan_interval_ns, &c->discovery, err) != 0) {
+		collection_free(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+void collection_free(struct collection *c)
+{
+	if (!c)
+		return;
+	tracked_set_clear(&c->tracked);
+	discovery_free(c->discovery);
+	cgroup_handle_close(c->root);
+	node_reader_free(c->node);
+	cgroup_collector_free(c->cgroups);
+	free(c);
+}
+
+const char *collection_layout_name(const struct collection *c)
+{
+	return cgroup_layout_name(cgroup_collector_layout(c->cgroups));
+}
+
+void collection_request_scan(struct collection *c)
+{
+	discovery_request_scan(c->discovery);
+}
+
+const struct collect_counters *collection_counters(const struct collection *c)
+{
+	return &c->counters;
+}
+
+struct scan_ctx {
+	struct collection *c;
+	struct tracked_set next;
+};
+
+static struct tracked *find_tracked(struct tracked_set *set, const char *relpath)
+{
+	size_t lo = 0, hi = set->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strcmp(set->items[mid].relpath, relpath);
+		if (r == 0)
+			return &set->items[mid];
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int scan_visit(void *vctx, const char *relpath, const struct cgroup_identity *id, uint64_t created_ns,
+		      struct cadet_error *err)
+{
+	struct scan_ctx *ctx = vctx;
+	struct tracked_set *next = &ctx->next;
+	if (next->n == next->cap) {
+		size_t cap = next->cap ? next->cap * 2 : 64;
+		struct tracked *items = realloc(next->items, cap * sizeof(*items));
+		if (!items)
+			return cadet_error_set(err, ENOMEM, "tracked cgroups");
+		next->items = items;
+		next->cap = cap;
+	}
+	struct tracked t = { .id = *id, .created_ns = created_ns };
+	t.relpath = strdup(relpath);
+	if (!t.relpath)
+		return cadet_error_set(err, ENOMEM, "tracked cgroups");
+	next->items[next->n++] = t;
+	return 0;
+}
+
+static int cmp_tracked(const void *a, const void *b)
+{
+	const struct tracked *x = a, *y = b;
+	return strcmp(x->relpath, y->relpath);
+}
+
+/* Gives each cgroup of the new set its kept files: moved from the old set
+ * when it was tracked before, opened otherwise. */
+static void adopt_handles(struct collection *c, struct tracked_set *next)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < next->n; i++) {
+		struct tracked *t = &next->items[i];
+		struct tracked *old = find_tracked(&c->tracked, t->relpath);
+		if (old && old->handle) {
+			t->handle = TAKE_PTR(old->handle);
+			t->error_logged = old->error_logged;
+		} else {
+			struct cadet_error open_err;
+			if (cgroup_handle_open(c->cgroups, t->relpath, &t->handle, &open_err) != 0) {
+				if (!cgroup_error_is_vanished(open_err.errnum)) {
+					log_warn("cannot track cgroup %s: %s", t->relpath, open_err.msg);
+					c->counters.read_errors++;
+				}
+				free(t->relpath);
+				continue;
+			}
+		}
+		next->items[kept++] = *t;
+	}
+	next->n = kept;
+}
+
+static int rescan(struct collection *c, uint64_t now_ns, struct cadet_error *err)
+{
+	struct scan_ctx ctx = { .c = c };
+	if (discovery_scan(c->discovery, now_ns, scan_visit, &ctx, err) != 0) {
+		/* keep tracking what we had; the next cycle scans again */
+		tracked_set_clear(&ctx.next);
+		collection_request_scan(c);
+		return -1;
+	}
+	/* the walk visits parents before children, but not in strcmp order */
+	if (ctx.next.n > 1)
+		qsort(ctx.next.items, ctx.next.n, sizeof(*ctx.next.items), cmp_tracked);
+	adopt_handles(c, &ctx.next);
+	tracked_set_clear(&c->tracked); /* closes handles not moved to next */
+	c->tracked = ctx.next;
+	c->counters.scans++;
+	c->counters.tracked_cgroups = c->tracked.n;
+	return 0;
+}
+
+static int record_node(struct collection *c, struct store *s, struct cadet_error *err)
+{
+	struct node_info info;
+	struct node_proc_stats proc;
+	if (node_reader_read(c->node, &info, &proc, err) != 0)
+		return -1;
+	struct cgroup_stats stats;
+	struct cadet_error root_err;
+	if (cgroup_handle_read(c->cgroups, c->root, &stats, &root_err) != 0) {
+		/* the root cgroup is optional for the node: procfs has it all */
+		if (!c->node_error_logged)
+			log_warn("root cgroup unreadable, node stats from procfs only: %s", root_err.msg);
+		c->node_error_logged = true;
+		memset(&stats, 0, sizeof(stats));
+	}
+	node_stats_fill_from_proc(&stats, &proc);
+	return store_record_node(s, &stats, &info, err);
+}
+
+/* Reads one tracked cgroup; *ok is false when it vanished (closed quietly,
+ * rescan requested) or is malformed (counted, logged once). */
+static void read_tracked(struct collection *c, struct tracked *t, struct cgroup_stats *stats, bool *ok)
+{
+	struct cadet_error err;
+	*ok = false;
+	if (!t->handle)
+		return;
+	if (cgroup_handle_read(c->cgroups, t->handle, stats, &err) == 0) {
+		*ok = true;
+		t->error_logged = false;
+		return;
+	}
+	if (cgroup_error_is_vanished(err.errnum)) {
+		c->counters.vanished++;
+		cgroup_handle_close(t->handle);
+		t->handle = NULL;
+		collection_request_scan(c);
+		return;
+	}
+	c->counters.read_errors++;
+	if (!t->error_logged) {
+		log_warn("skipping cgroup until it reads cleanly: %s", err.msg);
+		t->error_logged = true;
+	}
+}
+
+int collection_run_cycle(struct collection *c, struct store *s, struct cadet_error *err)
+{
+	uint64_t start = clock_monotonic_ns();
+	store_begin_cycle(s, start, clock_realtime_ns());
+	if (discovery_scan_due(c->discovery, start)) {
+		struct cadet_error scan_err;
+		if (rescan(c, start, &scan_err) != 0) {
+			log_warn("%s", scan_err.msg);
+			c->counters.read_errors++;
+		}
+	}
+	if (record_node(c, s, err) != 0) {
+		c->counters.node_errors++;
+		store_end_cycle(s);
+		return -1;
+	}
+	struct store_pod *pod = NULL;
+	for (size_t i = 0; i < c->tracked.n; i++) {
+		struct tracked *t = &c->tracked.items[i];
+		struct cgroup_stats stats;
+		bool ok;
+		switch (t->id.kind) {
+		case CGROUP_KIND_KUBEPODS:
+			read_tracked(c, t, &stats, &ok);
+			if (ok && store_record_kubepods(s, &stats, err) != 0)
+				return -1;
+			break;
+		case CGROUP_KIND_POD:
+			read_tracked(c, t, &stats, &ok);
+			if (!ok) {
+				pod = NULL;
+				break;
+			}
+			if (store_record_pod(s, t->id.pod_uid, t->id.qos, t->created_ns, &stats, &pod, err) != 0)
+				return -1;
+			break;
+		case CGROUP_KIND_CONTAINER:
+			read_tracked(c, t, &stats, &ok);
+			if (!ok)
+				break;
+			/* the pod cgroup sorts before its containers */
+			if (!pod || strcmp(pod->uid, t->id.pod_uid) != 0) {
+				pod = store_find_pod(s, t->id.pod_uid);
+				if (!pod && store_record_pod(s, t->id.pod_uid, t->id.qos, 0, NULL, &pod, err) != 0)
+					return -1;
+			}
+			struct store_container *ctr;
+			if (store_record_container(s, pod, t->id.container_id, t->created_ns, &stats, &ctr, err) != 0)
+				return -1;
+			break;
+		case CGROUP_KIND_QOS:
+		case CGROUP_KIND_OTHER:
+			break;
+		}
+	}
+	store_end_cycle(s);
+	uint64_t took = clock_monotonic_ns() - start;
+	c->counters.cycles++;
+	c->counters.last_cycle_ns = took;
+	c->counters.total_cycle_ns += took;
+	return 0;
+}

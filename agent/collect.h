@@ -1,0 +1,48 @@
+/* collect.h: one collection cycle, from cgroups and procfs into the store.
+ *
+ * The collection owns the cgroup collector, the node reader, discovery and
+ * the set of tracked cgroups (each with its kept files). A cycle rescans
+ * when discovery says so, reads the node, the kubepods cgroup, every pod
+ * and container, and records them in the store. A cgroup that vanishes is
+ * closed quietly; its series stays in the store until the window expires. */
+#ifndef CADET_COLLECT_H
+#define CADET_COLLECT_H
+
+#include <stdint.h>
+
+#include "agent/store.h"
+#include "common/error.h"
+
+struct collection;
+
+/* Counters for the agent's own /metrics. */
+struct collect_counters {
+	uint64_t cycles;
+	uint64_t read_errors;    /* malformed or unreadable files */
+	uint64_t vanished;       /* cgroups that disappeared between scan and read */
+	uint64_t scans;
+	uint64_t last_cycle_ns;  /* CPU-independent wall time of the last cycle */
+	uint64_t total_cycle_ns;
+	uint64_t tracked_cgroups;
+	uint64_t node_errors;    /* cycles where the node could not be read */
+};
+
+struct collect_options {
+	const char *cgroup_root; /* e.g. /sys/fs/cgroup */
+	const char *proc_root;   /* /proc */
+	const char *fs_path;     /* the node filesystem to report */
+	uint64_t rescan_interval_ns;
+};
+
+int collection_open(const struct collect_options *opts, struct collection **out, struct cadet_error *err);
+void collection_free(struct collection *c);
+const char *collection_layout_name(const struct collection *c);
+
+/* Runs one cycle into the store. Fails only when the node itself cannot be
+ * read; per-cgroup problems are counted and logged once per cgroup. */
+int collection_run_cycle(struct collection *c, struct store *s, struct cadet_error *err);
+/* Asks for a discovery scan on the next cycle (new cgroup seen elsewhere). */
+void collection_request_scan(struct collection *c);
+const struct collect_counters *collection_counters(const struct collection *c);
+
+#endif
