@@ -36,7 +36,9 @@ int cadet_error_prefix(struct cadet_error *err, const char *fmt, ...)
 		return -1;
 	char old[sizeof(err->msg)];
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	/* Truncation is acceptable here; using the result tells gcc so. */
+	if (snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old) < 0)
+		err->msg[0] = '\0';
 	return -1;
 }
 

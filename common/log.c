@@ -74,7 +74,9 @@ static void write_journal(int priority, const char *const *fields, const char *m
 	struct iovec iov[16];
 	char buf[16][600];
 	size_t n = 0;
-	snprintf(buf[n], sizeof(buf[n]), "MESSAGE=%s", msg);
+	/* A long message is cut to the buffer; using the result tells gcc so. */
+	if (snprintf(buf[n], sizeof(buf[n]), "MESSAGE=%s", msg) < 0)
+		buf[n][0] = '\0';
 	n++;
 	snprintf(buf[n], sizeof(buf[n]), "PRIORITY=%d", priority);
 	n++;
