@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -40,6 +41,16 @@ const char *cri_client_socket_path(const struct cri_client *c);
 int cri_client_call(struct cri_client *c, const char *method, const ProtobufCMessage *request,
 		    const ProtobufCMessageDescriptor *response_type, ProtobufCMessage **out,
 		    struct cadet_error *err);
+
+/* For `_cleanup_(cri_message_freep) Runtime__V1__X *reply = NULL;`: frees
+ * any protobuf-c message unpacked by a call. */
+static inline void cri_message_freep(void *p)
+{
+	void *msg;
+	memcpy(&msg, p, sizeof(msg));
+	if (msg)
+		protobuf_c_message_free_unpacked(msg, NULL);
+}
 
 /* True when the error says the runtime does not implement the call. */
 bool cri_error_is_unimplemented(const struct cadet_error *err);

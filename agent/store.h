@@ -77,6 +77,30 @@ struct store_container {
 	struct series series;
 };
 
+/* Counters of one network interface in a pod's network namespace. */
+struct net_interface_stats {
+	char name[16]; /* IFNAMSIZ */
+	uint64_t rx_bytes, rx_errors;
+	uint64_t tx_bytes, tx_errors;
+};
+
+#define POD_NETWORK_MAX_INTERFACES 8
+
+/* A pod's network, as kubelet reports it: every interface but lo. */
+struct pod_network {
+	uint64_t realtime_ns; /* when the counters were read */
+	size_t n_interfaces;
+	struct net_interface_stats interfaces[POD_NETWORK_MAX_INTERFACES];
+};
+
+/* The runtime's image filesystem (CRI ImageFsInfo plus statvfs). */
+struct image_fs_stats {
+	uint64_t realtime_ns;
+	uint64_t used_bytes, inodes_used; /* by images, from the runtime */
+	bool has_capacity;                /* statvfs of the mountpoint worked */
+	uint64_t capacity_bytes, available_bytes, inodes, inodes_free;
+};
+
 struct store_pod {
 	char *uid;
 	enum pod_qos qos;
@@ -87,6 +111,9 @@ struct store_pod {
 	struct store_container *containers; /* sorted by id */
 	size_t n_containers;
 	size_t cap_containers;
+	/* Filled by the CRI join (agent/cri-join.c), kept across cycles. */
+	bool has_network;
+	struct pod_network network;
 };
 
 /* Node facts read outside cgroups (procfs, statvfs). */
@@ -115,6 +142,9 @@ struct store {
 	struct store_pod *pods; /* sorted by uid */
 	size_t n_pods;
 	size_t cap_pods;
+	/* Filled by the CRI join (agent/cri-join.c). */
+	bool has_image_fs;
+	struct image_fs_stats image_fs;
 };
 
 /* window_ns: rate window; interval_ns: sampling period (sizes the ring). */

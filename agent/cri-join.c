@@ -1,0 +1,185 @@
+/* cri-join.c: the join of a CRI snapshot onto the store (see cri-join.h).
+ *
+ * One pass over the store's pods (sorted by uid) looks each pod and each
+ * of its containers up in the snapshot. A second pass over the snapshot's
+ * pods finds those the collection did not see this cycle and records them
+ * from CRI stats, once per snapshot so the store's rate math sees each
+ * runtime sample once. */
+#include "agent/cri-join.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "agent/pod-network.h"
+
+/* FNV-1a, folded over the unknown ids so a new unknown changes the sum. */
+static uint64_t hash_id(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static int name_pod(struct store_pod *pod, const struct cri_pod *cp, struct cadet_error *err)
+{
+	struct pod_metadata m = {
+		.name = cp->name,
+		.namespace = cp->namespace,
+		.labels = cp->labels,
+		.n_labels = cp->n_labels,
+		.start_time_ns = cp->created_ns,
+	};
+	return pod_metadata_set(&pod->meta, &m, err);
+}
+
+static int name_container(struct store_container *c, const struct cri_container *cc, struct cadet_error *err)
+{
+	struct container_metadata m = {
+		.name = cc->name,
+		.start_time_ns = cc->created_ns,
+		.has_rootfs = cc->has_rootfs,
+		.rootfs_used_bytes = cc->rootfs_used_bytes,
+		.rootfs_inodes_used = cc->rootfs_inodes_used,
+	};
+	return container_metadata_set(&c->meta, &m, err);
+}
+
+static void join_network(struct store_pod *pod, const struct cri_pod *cp, const struct store *s,
+			 const struct cri_join_options *opts)
+{
+	/* Our own read of the pod's namespace is fresh every cycle; the
+	 * runtime's is as old as the last refresh. */
+	if (opts->proc_root && cp->pid > 0) {
+		struct cadet_error net_err;
+		if (pod_network_read(opts->proc_root, cp->pid, s->cycle_realtime_ns, &pod->network, &net_err) == 0) {
+			pod->has_network = true;
+			return;
+		}
+	}
+	if (cp->has_network) {
+		pod->network = cp->network;
+		pod->has_network = true;
+	}
+}
+
+/* True when the collection recorded anything of this pod this cycle. */
+static bool seen_in_cgroups(const struct store_pod *pod)
+{
+	if (pod->series.seen_this_cycle)
+		return true;
+	for (size_t i = 0; i < pod->n_containers; i++) {
+		if (pod->containers[i].series.seen_this_cycle)
+			return true;
+	}
+	return false;
+}
+
+/* Records a pod the runtime runs but the collection did not read. */
+static int record_cri_only_pod(const struct cri_snapshot *snap, const struct cri_pod *cp, struct store *s,
+			       struct cri_join_result *result, struct cadet_error *err)
+{
+	struct store_pod *pod;
+	if (store_record_pod(s, cp->uid, POD_QOS_UNKNOWN, cp->created_ns, cp->has_stats ? &cp->stats : NULL, &pod,
+			     err) != 0)
+		return -1;
+	if (name_pod(pod, cp, err) != 0)
+		return -1;
+	/* containers of this sandbox: the array is sorted by container id, so
+	 * this is a scan; CRI-only pods are rare. */
+	for (size_t i = 0; i < snap->n_containers; i++) {
+		const struct cri_container *cc = &snap->containers[i];
+		if (!cc->has_stats || strcmp(cc->sandbox_id, cp->sandbox_id) != 0)
+			continue;
+		struct store_container *c;
+		if (store_record_container(s, pod, cc->id, cc->created_ns, &cc->stats, &c, err) != 0)
+			return -1;
+		if (name_container(c, cc, err) != 0)
+			return -1;
+		result->containers_named++;
+	}
+	result->cri_only_pods++;
+	return 0;
+}
+
+static void join_image_fs(const struct cri_snapshot *snap, struct store *s)
+{
+	if (!snap->has_image_fs)
+		return;
+	struct image_fs_stats *fs = &s->image_fs;
+	memset(fs, 0, sizeof(*fs));
+	fs->realtime_ns = snap->image_fs_realtime_ns;
+	fs->used_bytes = snap->image_fs_used_bytes;
+	fs->inodes_used = snap->image_fs_inodes_used;
+	struct statvfs st;
+	if (snap->image_fs_mountpoint && snap->image_fs_mountpoint[0] &&
+	    statvfs(snap->image_fs_mountpoint, &st) == 0) {
+		fs->has_capacity = true;
+		fs->capacity_bytes = (uint64_t)st.f_blocks * st.f_frsize;
+		fs->available_bytes = (uint64_t)st.f_bavail * st.f_frsize;
+		fs->inodes = st.f_files;
+		fs->inodes_free = st.f_ffree;
+	}
+	s->has_image_fs = true;
+}
+
+int cri_join_apply(const struct cri_snapshot *snap, struct store *s, const struct cri_join_options *opts,
+		   struct cri_join_result *result, struct cadet_error *err)
+{
+	memset(result, 0, sizeof(*result));
+	for (size_t i = 0; i < s->n_pods; i++) {
+		struct store_pod *pod = &s->pods[i];
+		const struct cri_pod *cp = cri_snapshot_find_pod(snap, pod->uid);
+		if (cp) {
+			if (opts->new_snapshot || !pod->meta.name) {
+				if (name_pod(pod, cp, err) != 0)
+					return cadet_error_prefix(err, "pod %s", pod->uid);
+				result->pods_named++;
+			}
+			join_network(pod, cp, s, opts);
+		} else {
+			result->unknown++;
+			result->unknown_hash += hash_id(pod->uid);
+		}
+		for (size_t j = 0; j < pod->n_containers; j++) {
+			struct store_container *c = &pod->containers[j];
+			const struct cri_container *cc = cri_snapshot_find_container(snap, c->id);
+			if (cc) {
+				if (opts->new_snapshot || !c->meta.name) {
+					if (name_container(c, cc, err) != 0)
+						return cadet_error_prefix(err, "container %s", c->id);
+					result->containers_named++;
+				}
+			} else if (cri_snapshot_find_sandbox(snap, c->id)) {
+				if (!c->meta.is_sandbox) {
+					struct container_metadata m = { .is_sandbox = true };
+					if (container_metadata_set(&c->meta, &m, err) != 0)
+						return cadet_error_prefix(err, "sandbox %s", c->id);
+					result->sandboxes_marked++;
+				}
+			} else {
+				result->unknown++;
+				result->unknown_hash += hash_id(c->id);
+			}
+		}
+	}
+
+	if (opts->new_snapshot) {
+		join_image_fs(snap, s);
+		/* Only a store that has run a cycle can say what it did not see. */
+		for (size_t i = 0; s->cycles > 0 && i < snap->n_pods; i++) {
+			const struct cri_pod *cp = &snap->pods[i];
+			if (!cp->ready || (i > 0 && strcmp(snap->pods[i - 1].uid, cp->uid) == 0))
+				continue; /* stopped, or not the best sandbox of its uid */
+			struct store_pod *pod = store_find_pod(s, cp->uid);
+			if (pod && seen_in_cgroups(pod))
+				continue;
+			if (record_cri_only_pod(snap, cp, s, result, err) != 0)
+				return cadet_error_prefix(err, "pod %s from CRI stats", cp->uid);
+		}
+	}
+	return 0;
+}
