@@ -1,0 +1,200 @@
+/* main.c: cadet-agent's entry point. Parses flags, opens the collection,
+ * and runs one libevent loop that drives both the collection timer and the
+ * HTTP server: each tick collects into the store and renders the views once;
+ * requests only copy rendered bytes. SIGTERM/SIGINT end the loop cleanly. */
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "agent/collect.h"
+#include "agent/config.h"
+#include "agent/http-endpoints.h"
+#include "agent/store.h"
+#include "agent/views.h"
+#include "common/duration.h"
+#include "common/log.h"
+#include "common/timefmt.h"
+
+struct agent {
+	struct agent_config cfg;
+	struct event_base *base;
+	struct collection *collection;
+	struct store store;
+	struct agent_views views;
+	struct agent_http *http;
+	struct event *tick;
+	struct event *sigterm, *sigint;
+	uint64_t last_cycle_monotonic_ns;
+	bool cycle_error_logged;
+};
+
+/* Each tracked cgroup keeps up to ten files open: allow as many as the hard
+ * limit does. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("cannot raise the open file limit: %s", strerror(errno));
+	}
+}
+
+static void run_cycle(struct agent *a)
+{
+	struct cadet_error err;
+	bool scrape_error = false;
+	if (collection_run_cycle(a->collection, &a->store, &err) != 0) {
+		scrape_error = true;
+		if (!a->cycle_error_logged)
+			log_error("collection failed: %s", err.msg);
+		a->cycle_error_logged = true;
+	} else {
+		if (a->cycle_error_logged)
+			log_info("collection recovered");
+		a->cycle_error_logged = false;
+		a->last_cycle_monotonic_ns = clock_monotonic_ns();
+	}
+	if (agent_views_render(&a->views, &a->store, a->cfg.node_name, scrape_error, &err) != 0)
+		log_error("rendering views: %s", err.msg);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	run_cycle(arg);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	struct agent *a = arg;
+	log_info("received %s, shutting down", strsignal((int)sig));
+	event_base_loopexit(a->base, NULL);
+}
+
+static const char *node_fs_path(void)
+{
+	struct stat st;
+	return stat("/var/lib/kubelet", &st) == 0 ? "/var/lib/kubelet" : "/";
+}
+
+static void setup_logging(const struct agent_config *cfg)
+{
+	log_set_ident("cadet-agent");
+	log_set_level(cfg->log_level);
+	bool journal = strcmp(cfg->log_format, "journal") == 0 ||
+		       (strcmp(cfg->log_format, "auto") == 0 && getenv("JOURNAL_STREAM") != NULL);
+	log_set_sink(journal ? LOG_SINK_JOURNAL : LOG_SINK_STDERR);
+}
+
+static int agent_start(struct agent *a, struct cadet_error *err)
+{
+	a->base = event_base_new();
+	if (!a->base)
+		return cadet_error_set(err, ENOMEM, "event_base_new");
+	struct collect_options copts = {
+		.cgroup_root = a->cfg.cgroup_root,
+		.proc_root = "/proc",
+		.fs_path = node_fs_path(),
+		.rescan_interval_ns = 10 * NSEC_PER_SEC,
+	};
+	if (collection_open(&copts, &a->collection, err) != 0)
+		return -1;
+	if (store_init(&a->store, a->cfg.window_ns, a->cfg.interval_ns, err) != 0)
+		return -1;
+	agent_views_init(&a->views);
+
+	struct agent_http_options hopts = {
+		.listen = a->cfg.listen,
+		.listen_fd = -1,
+		.interval_ns = a->cfg.interval_ns,
+		.version = CADET_VERSION,
+		.layout = collection_layout_name(a->collection),
+	};
+	struct agent_http_sources src = {
+		.views = &a->views,
+		.collection = a->collection,
+		.last_cycle_monotonic_ns = &a->last_cycle_monotonic_ns,
+	};
+	if (agent_http_start(a->base, &hopts, &src, &a->http, err) != 0)
+		return -1;
+
+	/* first sample now, so the endpoints answer at once */
+	run_cycle(a);
+
+	struct timeval tv = {
+		.tv_sec = (time_t)(a->cfg.interval_ns / NSEC_PER_SEC),
+		.tv_usec = (suseconds_t)((a->cfg.interval_ns % NSEC_PER_SEC) / 1000),
+	};
+	a->tick = event_new(a->base, -1, EV_PERSIST, on_tick, a);
+	a->sigterm = evsignal_new(a->base, SIGTERM, on_signal, a);
+	a->sigint = evsignal_new(a->base, SIGINT, on_signal, a);
+	if (!a->tick || !a->sigterm || !a->sigint || event_add(a->tick, &tv) != 0 ||
+	    event_add(a->sigterm, NULL) != 0 || event_add(a->sigint, NULL) != 0)
+		return cadet_error_set(err, ENOMEM, "event setup");
+	return 0;
+}
+
+static void agent_stop(struct agent *a)
+{
+	if (a->tick)
+		event_free(a->tick);
+	if (a->sigterm)
+		event_free(a->sigterm);
+	if (a->sigint)
+		event_free(a->sigint);
+	agent_http_free(a->http);
+	agent_views_free(&a->views);
+	store_free(&a->store);
+	collection_free(a->collection);
+	if (a->base)
+		event_base_free(a->base);
+	libevent_global_shutdown();
+}
+
+int main(int argc, char **argv)
+{
+	static struct agent a;
+	struct cadet_error err;
+	signal(SIGPIPE, SIG_IGN);
+	if (agent_config_parse(&a.cfg, argc, argv, &err) != 0) {
+		fprintf(stderr, "cadet-agent: %s\n", err.msg);
+		return 2;
+	}
+	if (a.cfg.show_help) {
+		agent_config_usage(stdout, "cadet-agent");
+		return 0;
+	}
+	if (a.cfg.show_version) {
+		printf("cadet-agent %s\n", CADET_VERSION);
+		return 0;
+	}
+	setup_logging(&a.cfg);
+	raise_fd_limit();
+
+	int rc = 0;
+	if (agent_start(&a, &err) != 0) {
+		log_error("%s", err.msg);
+		rc = 1;
+	} else {
+		char interval[32], window[32];
+		duration_format(a.cfg.interval_ns, interval, sizeof(interval));
+		duration_format(a.cfg.window_ns, window, sizeof(window));
+		log_info("cadet-agent %s on node %s: cgroup %s layout at %s, interval %s, window %s, listening on %s",
+			 CADET_VERSION, a.cfg.node_name, collection_layout_name(a.collection), a.cfg.cgroup_root,
+			 interval, window, a.cfg.listen);
+		if (event_base_dispatch(a.base) < 0) {
+			log_error("event loop failed");
+			rc = 1;
+		}
+	}
+	agent_stop(&a);
+	return rc;
+}
