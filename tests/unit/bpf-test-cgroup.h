@@ -1,0 +1,242 @@
+/* bpf-test-cgroup.h: real cgroups for the BPF unit tests (header-only, one
+ * copy per test program). A test creates its cgroups under a per-process
+ * directory in each hierarchy it needs, next to where the test itself runs
+ * (so a memory limit of the test's own cgroup still applies), records every
+ * directory and child it creates, and tcg_cleanup() kills the children and
+ * removes the directories deepest first, also after a failed assertion. */
+#ifndef CADET_TEST_BPF_TEST_CGROUP_H
+#define CADET_TEST_BPF_TEST_CGROUP_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TCG_ROOT "/sys/fs/cgroup"
+#define TCG_MAX 64
+
+static char tcg_dirs[TCG_MAX][512];
+static int tcg_ndirs;
+static pid_t tcg_pids[TCG_MAX];
+static int tcg_npids;
+
+/* Where this process sits in a hierarchy ("unified" for cgroup2), as an
+ * absolute directory; "" when unknown. */
+static inline void tcg_self_dir(const char *hier, char *out, size_t size)
+{
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	char line[1024];
+	bool unified = strcmp(hier, "unified") == 0;
+
+	snprintf(out, size, "%s/%s", TCG_ROOT, hier);
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *c1 = strchr(line, ':');
+		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		const char *ctrls = c1 + 1;
+		const char *path = c2 + 1;
+		bool match = unified ? ctrls[0] == '\0' : strcmp(ctrls, hier) == 0;
+		if (match) {
+			snprintf(out, size, "%s/%s%s", TCG_ROOT, hier, strcmp(path, "/") == 0 ? "" : path);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+/* Directory for this test run in hierarchy `hier`, created on first use. */
+static inline int tcg_base(const char *hier, char *out, size_t size)
+{
+	char self[400];
+	tcg_self_dir(hier, self, sizeof(self));
+	snprintf(out, size, "%s/cadet-bpf-test-%d", self, (int)getpid());
+	if (mkdir(out, 0755) == 0) {
+		if (tcg_ndirs < TCG_MAX)
+			snprintf(tcg_dirs[tcg_ndirs++], sizeof(tcg_dirs[0]), "%s", out);
+	} else if (errno != EEXIST) {
+		return -1;
+	}
+	return 0;
+}
+
+static inline int tcg_mkdir(const char *path)
+{
+	if (mkdir(path, 0755) != 0)
+		return -1;
+	if (tcg_ndirs < TCG_MAX)
+		snprintf(tcg_dirs[tcg_ndirs++], sizeof(tcg_dirs[0]), "%s", path);
+	return 0;
+}
+
+/* Removes a directory made with tcg_mkdir now (and forgets it). */
+static inline int tcg_rmdir(const char *path)
+{
+	for (int i = 0; i < tcg_ndirs; i++) {
+		if (strcmp(tcg_dirs[i], path) == 0) {
+			memmove(tcg_dirs[i], tcg_dirs[i + 1], (size_t)(tcg_ndirs - i - 1) * sizeof(tcg_dirs[0]));
+			tcg_ndirs--;
+			break;
+		}
+	}
+	return rmdir(path);
+}
+
+static inline void tcg_track_pid(pid_t pid)
+{
+	if (tcg_npids < TCG_MAX)
+		tcg_pids[tcg_npids++] = pid;
+}
+
+static inline void tcg_forget_pid(pid_t pid)
+{
+	for (int i = 0; i < tcg_npids; i++)
+		if (tcg_pids[i] == pid)
+			tcg_pids[i] = 0;
+}
+
+static inline void tcg_cleanup(void)
+{
+	for (int i = 0; i < tcg_npids; i++) {
+		if (tcg_pids[i] > 0) {
+			kill(tcg_pids[i], SIGKILL);
+			waitpid(tcg_pids[i], NULL, 0);
+		}
+	}
+	tcg_npids = 0;
+	for (int i = tcg_ndirs - 1; i >= 0; i--) {
+		/* An emptied cgroup can take a moment to become removable. */
+		for (int tries = 0; tries < 50 && rmdir(tcg_dirs[i]) != 0 && errno == EBUSY; tries++)
+			usleep(10000);
+	}
+	tcg_ndirs = 0;
+}
+
+static inline int tcg_write(const char *dir, const char *file, const char *text)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	int fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, text, strlen(text));
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static inline int tcg_join(const char *dir, pid_t pid)
+{
+	char text[32];
+	snprintf(text, sizeof(text), "%d", (int)pid);
+	return tcg_write(dir, "cgroup.procs", text);
+}
+
+/* First number after `key` in a file ("" for a file holding one number). */
+static inline int tcg_read_u64(const char *dir, const char *file, const char *key, uint64_t *out)
+{
+	char path[600], line[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	int rc = -1;
+	size_t klen = strlen(key);
+	while (fgets(line, sizeof(line), f)) {
+		if (klen == 0 || (strncmp(line, key, klen) == 0 && line[klen] == ' ')) {
+			*out = strtoull(line + klen, NULL, 10);
+			rc = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+static inline uint64_t tcg_ino(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+/* Busy-loops until this thread used `ms` of CPU. */
+static inline void tcg_burn_cpu_ms(unsigned ms)
+{
+	struct timespec ts;
+	for (;;) {
+		for (int i = 0; i < 100000; i++)
+			__asm__ volatile("" ::: "memory");
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+		if ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 >= ms)
+			break;
+	}
+}
+
+/* A child that waits until released, runs fn(arg) and exits 0. Gives time
+ * to move it into cgroups before it does its work. */
+struct tcg_child {
+	pid_t pid;
+	int go_fd; /* write one byte to release the child */
+};
+
+static inline int tcg_spawn(void (*fn)(void *), void *arg, struct tcg_child *out)
+{
+	int fds[2];
+	if (pipe(fds) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		char c;
+		close(fds[1]);
+		if (read(fds[0], &c, 1) != 1)
+			_exit(2);
+		fn(arg);
+		_exit(0);
+	}
+	close(fds[0]);
+	tcg_track_pid(pid);
+	out->pid = pid;
+	out->go_fd = fds[1];
+	return 0;
+}
+
+/* Releases the child and waits for it; returns its wait status or -1. */
+static inline int tcg_run(struct tcg_child *child)
+{
+	int status;
+	ssize_t n = write(child->go_fd, "x", 1);
+	close(child->go_fd);
+	if (n != 1)
+		return -1;
+	if (waitpid(child->pid, &status, 0) != child->pid)
+		return -1;
+	tcg_forget_pid(child->pid);
+	return status;
+}
+
+static inline bool tcg_is_root(void)
+{
+	return geteuid() == 0;
+}
+
+#endif
