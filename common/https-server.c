@@ -1,0 +1,357 @@
+/* https-server.c: evhttp + OpenSSL glue with limits (see https-server.h).
+ *
+ * Each accepted connection gets its own SSL object and an OpenSSL
+ * bufferevent through evhttp's bufferevent callback; evhttp then reads the
+ * request, enforces the header and body limits and the timeouts, and calls
+ * one generic callback, which checks the method, decodes the path, reads the
+ * verification result of the connection's SSL and hands over to the
+ * daemon's handler. */
+#include "https-server.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "cleanup.h"
+#include "tls-selfsigned.h"
+
+struct https_server {
+	struct evhttp *http;
+	SSL_CTX *ssl_ctx;
+	uint16_t port;
+	bool self_signed;
+	https_handler_fn handler;
+	void *ctx;
+};
+
+/* "what[ arg]: <OpenSSL's reason>" */
+static int ossl_error(struct cadet_error *err, const char *what, const char *arg)
+{
+	char buf[256];
+	ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+	ERR_clear_error();
+	return cadet_error_set(err, 0, "%s%s%s: %s", what, arg ? " " : "", arg ? arg : "", buf);
+}
+
+static void free_body(const void *data, size_t len, void *extra)
+{
+	(void)len;
+	(void)extra;
+	free((void *)data);
+}
+
+int https_split_host_port(const char *listen, char *host, size_t host_size, uint16_t *port,
+			  struct cadet_error *err)
+{
+	const char *colon = strrchr(listen, ':');
+	if (!colon)
+		return cadet_error_set(err, EINVAL, "listen address %s lacks :port", listen);
+	const char *h = listen;
+	size_t hlen = (size_t)(colon - listen);
+	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+		h++;
+		hlen -= 2;
+	}
+	if (hlen == 0) {
+		h = "0.0.0.0";
+		hlen = strlen(h);
+	}
+	if (hlen >= host_size)
+		return cadet_error_set(err, EINVAL, "listen address %s: host too long", listen);
+	char *end;
+	errno = 0;
+	unsigned long p = strtoul(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end || errno != 0 || p > 65535)
+		return cadet_error_set(err, EINVAL, "listen address %s: bad port", listen);
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static struct bufferevent *new_tls_bufferevent(struct event_base *base, void *arg)
+{
+	struct https_server *srv = arg;
+	SSL *ssl = SSL_new(srv->ssl_ctx);
+	if (!ssl)
+		return NULL;
+	/* On failure evhttp falls back to a plain socket bufferevent, which
+	 * then fails the TLS client's handshake: nothing is served in clear. */
+	struct bufferevent *bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+								 BEV_OPT_CLOSE_ON_FREE);
+	if (!bev)
+		SSL_free(ssl);
+	return bev;
+}
+
+static bool connection_verified(struct evhttp_request *evreq)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(evreq);
+	if (!evcon)
+		return false;
+	SSL *ssl = bufferevent_openssl_get_ssl(evhttp_connection_get_bufferevent(evcon));
+	if (!ssl)
+		return false;
+	return SSL_get0_peer_certificate(ssl) != NULL && SSL_get_verify_result(ssl) == X509_V_OK;
+}
+
+static void send_plain(struct evhttp_request *evreq, int code, const char *reason, const char *text)
+{
+	struct evbuffer *buf = evbuffer_new();
+	if (buf)
+		evbuffer_add_printf(buf, "%s\n", text);
+	evhttp_add_header(evhttp_request_get_output_headers(evreq), "Content-Type", "text/plain; charset=utf-8");
+	evhttp_send_reply(evreq, code, reason, buf);
+	if (buf)
+		evbuffer_free(buf);
+}
+
+static const char *reason_phrase(int code)
+{
+	switch (code) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Status";
+	}
+}
+
+static void handle_request(struct evhttp_request *evreq, void *arg)
+{
+	struct https_server *srv = arg;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(evreq);
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(evreq), "Allow", "GET, HEAD");
+		send_plain(evreq, 405, "Method Not Allowed", "method not allowed");
+		return;
+	}
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(evreq);
+	const char *raw_path = uri ? evhttp_uri_get_path(uri) : NULL;
+	if (!raw_path || !*raw_path)
+		raw_path = "/";
+	size_t path_len = 0;
+	_cleanup_free_ char *path = evhttp_uridecode(raw_path, 0, &path_len);
+	if (!path || strlen(path) != path_len) {
+		send_plain(evreq, 400, "Bad Request", "malformed path");
+		return;
+	}
+	struct https_request req = {
+		.method = cmd == EVHTTP_REQ_GET ? "GET" : "HEAD",
+		.path = path,
+		.query = uri ? evhttp_uri_get_query(uri) : NULL,
+		.client_verified = connection_verified(evreq),
+		.evreq = evreq,
+	};
+	struct https_response resp = { .code = 500 };
+	strbuf_init(&resp.body);
+	srv->handler(srv->ctx, &req, &resp);
+
+	struct evkeyvalq *out = evhttp_request_get_output_headers(evreq);
+	evhttp_add_header(out, "Content-Type", resp.content_type ? resp.content_type : "application/json");
+	evhttp_add_header(out, "Cache-Control", "no-cache, private");
+	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+	struct evbuffer *buf = evbuffer_new();
+	if (strbuf_failed(&resp.body) || !buf) {
+		strbuf_free(&resp.body);
+		if (buf)
+			evbuffer_free(buf);
+		evhttp_send_error(evreq, 500, "Internal Server Error");
+		return;
+	}
+	/* Hand the rendered body to libevent without a copy. */
+	if (resp.body.len > 0) {
+		char *data = resp.body.data;
+		size_t len = resp.body.len;
+		resp.body.data = NULL;
+		if (evbuffer_add_reference(buf, data, len, free_body, NULL) != 0)
+			free(data);
+	}
+	strbuf_free(&resp.body);
+	evhttp_send_reply(evreq, resp.code, reason_phrase(resp.code), buf);
+	evbuffer_free(buf);
+}
+
+static int setup_tls(struct https_server *srv, const struct https_server_config *cfg, struct cadet_error *err)
+{
+	srv->ssl_ctx = SSL_CTX_new(TLS_server_method());
+	if (!srv->ssl_ctx)
+		return ossl_error(err, "SSL_CTX_new", NULL);
+	SSL_CTX_set_min_proto_version(srv->ssl_ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(srv->ssl_ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+
+	if ((cfg->cert_file == NULL) != (cfg->key_file == NULL))
+		return cadet_error_set(err, EINVAL, "a certificate file needs its key file and vice versa");
+	if (cfg->cert_file) {
+		if (SSL_CTX_use_certificate_chain_file(srv->ssl_ctx, cfg->cert_file) != 1)
+			return ossl_error(err, "loading certificate", cfg->cert_file);
+		if (SSL_CTX_use_PrivateKey_file(srv->ssl_ctx, cfg->key_file, SSL_FILETYPE_PEM) != 1)
+			return ossl_error(err, "loading private key", cfg->key_file);
+		if (SSL_CTX_check_private_key(srv->ssl_ctx) != 1)
+			return ossl_error(err, "key does not match the certificate:", cfg->key_file);
+	} else {
+		EVP_PKEY *key = NULL;
+		X509 *cert = NULL;
+		if (tls_selfsigned_generate(&key, &cert, err) < 0)
+			return -1;
+		int ok = SSL_CTX_use_certificate(srv->ssl_ctx, cert) == 1 &&
+			 SSL_CTX_use_PrivateKey(srv->ssl_ctx, key) == 1;
+		X509_free(cert);
+		EVP_PKEY_free(key);
+		if (!ok)
+			return ossl_error(err, "using the self-signed certificate", NULL);
+		srv->self_signed = true;
+	}
+
+	if (cfg->client_ca_files && cfg->client_ca_files[0]) {
+		STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
+		if (!names)
+			return ossl_error(err, "client CA list", NULL);
+		for (size_t i = 0; cfg->client_ca_files[i]; i++) {
+			const char *file = cfg->client_ca_files[i];
+			if (SSL_CTX_load_verify_locations(srv->ssl_ctx, file, NULL) != 1 ||
+			    SSL_add_file_cert_subjects_to_stack(names, file) != 1) {
+				sk_X509_NAME_pop_free(names, X509_NAME_free);
+				return ossl_error(err, "loading client CA file", file);
+			}
+		}
+		SSL_CTX_set_client_CA_list(srv->ssl_ctx, names);
+		/* Ask, verify what is presented, but let certificate-less clients
+		 * in: the handler decides per path. */
+		SSL_CTX_set_verify(srv->ssl_ctx, SSL_VERIFY_PEER, NULL);
+	}
+	return 0;
+}
+
+int https_server_new(struct event_base *base, const struct https_server_config *cfg,
+		     https_handler_fn handler, void *ctx, struct https_server **out,
+		     struct cadet_error *err)
+{
+	char host[256];
+	uint16_t port;
+	if (https_split_host_port(cfg->listen, host, sizeof(host), &port, err) < 0)
+		return -1;
+	struct https_server *srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return cadet_error_set(err, ENOMEM, "allocating the HTTPS server");
+	srv->handler = handler;
+	srv->ctx = ctx;
+	if (setup_tls(srv, cfg, err) < 0) {
+		https_server_free(srv);
+		return -1;
+	}
+	srv->http = evhttp_new(base);
+	if (!srv->http) {
+		https_server_free(srv);
+		return cadet_error_set(err, ENOMEM, "evhttp_new");
+	}
+	evhttp_set_max_headers_size(srv->http, (ev_ssize_t)(cfg->max_header_bytes ? cfg->max_header_bytes : 32768));
+	evhttp_set_max_body_size(srv->http, 0);
+	evhttp_set_timeout(srv->http, cfg->timeout_s > 0 ? cfg->timeout_s : 30);
+	/* Every method reaches handle_request, which answers 405 itself
+	 * (evhttp would say 501 for the ones it filters). */
+	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+						      EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+						      EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	evhttp_set_bevcb(srv->http, new_tls_bufferevent, srv);
+	evhttp_set_gencb(srv->http, handle_request, srv);
+
+	struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(srv->http, host, port);
+	if (!bound) {
+		int e = errno;
+		https_server_free(srv);
+		return cadet_error_set(err, e, "listening on %s", cfg->listen);
+	}
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	evutil_socket_t fd = evhttp_bound_socket_get_fd(bound);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0) {
+		if (ss.ss_family == AF_INET)
+			srv->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			srv->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	*out = srv;
+	return 0;
+}
+
+void https_server_free(struct https_server *srv)
+{
+	if (!srv)
+		return;
+	if (srv->http)
+		evhttp_free(srv->http);
+	SSL_CTX_free(srv->ssl_ctx);
+	free(srv);
+}
+
+uint16_t https_server_port(const struct https_server *srv)
+{
+	return srv->port;
+}
+
+bool https_server_self_signed(const struct https_server *srv)
+{
+	return srv->self_signed;
+}
+
+const char *https_request_header(const struct https_request *req, const char *name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(req->evreq), name);
+}
+
+static int decode_component(const char *s, size_t len, char **out, struct cadet_error *err)
+{
+	_cleanup_free_ char *raw = strndup(s, len);
+	if (!raw)
+		return cadet_error_set(err, ENOMEM, "query");
+	size_t decoded_len = 0;
+	char *decoded = evhttp_uridecode(raw, 1, &decoded_len);
+	if (!decoded)
+		return cadet_error_set(err, ENOMEM, "query");
+	if (strlen(decoded) != decoded_len) {
+		free(decoded);
+		return cadet_error_set(err, EINVAL, "query parameter contains a NUL byte");
+	}
+	*out = decoded;
+	return 0;
+}
+
+int https_request_query_param(const struct https_request *req, const char *key, char **out,
+			      struct cadet_error *err)
+{
+	*out = NULL;
+	const char *p = req->query;
+	while (p && *p) {
+		const char *end = strchr(p, '&');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		size_t klen = eq ? (size_t)(eq - p) : len;
+		_cleanup_free_ char *k = NULL;
+		if (decode_component(p, klen, &k, err) < 0)
+			return -1;
+		if (strcmp(k, key) == 0) {
+			if (!eq)
+				return decode_component("", 0, out, err);
+			return decode_component(eq + 1, len - klen - 1, out, err);
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}

@@ -1,0 +1,72 @@
+/* https-server.h: an HTTPS/1.1 server on a libevent loop (evhttp over
+ * libevent_openssl bufferevents) with the limits a node or cluster daemon
+ * needs: bounded header size, no request bodies, read/write timeouts, GET
+ * and HEAD only (anything else is answered 405 before the handler runs).
+ *
+ * Client certificates: when client CA files are given, the server asks every
+ * client for a certificate and verifies it against them; a client that
+ * presents none still connects, and the handler sees client_verified=false
+ * (so health probes work while the API refuses it). Without a certificate
+ * file the server serves a self-signed certificate made at start. */
+#ifndef CADET_HTTPS_SERVER_H
+#define CADET_HTTPS_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "error.h"
+#include "strbuf.h"
+
+struct https_server_config {
+	const char *listen;                  /* "host:port", "[v6]:port" or ":port"; port 0 picks one */
+	const char *cert_file;               /* PEM chain; NULL: self-signed */
+	const char *key_file;                /* PEM key; NULL: self-signed */
+	const char *const *client_ca_files;  /* NULL-terminated; NULL or empty: no client certs */
+	size_t max_header_bytes;             /* 0: 32 KiB */
+	int timeout_s;                       /* 0: 30 s */
+};
+
+struct https_request {
+	const char *method;    /* "GET" or "HEAD" */
+	const char *path;      /* percent-decoded */
+	const char *query;     /* raw, without '?'; NULL when absent */
+	bool client_verified;  /* a client certificate was presented and verified */
+	void *evreq;           /* struct evhttp_request * */
+};
+
+struct https_response {
+	int code;
+	const char *content_type; /* default application/json */
+	struct strbuf body;
+};
+
+typedef void (*https_handler_fn)(void *ctx, const struct https_request *req, struct https_response *resp);
+
+struct https_server;
+
+int https_server_new(struct event_base *base, const struct https_server_config *cfg,
+		     https_handler_fn handler, void *ctx, struct https_server **out,
+		     struct cadet_error *err);
+void https_server_free(struct https_server *srv);
+
+/* The port actually bound (useful with port 0). */
+uint16_t https_server_port(const struct https_server *srv);
+/* Whether the served certificate was generated at start. */
+bool https_server_self_signed(const struct https_server *srv);
+
+/* A request header, or NULL. */
+const char *https_request_header(const struct https_request *req, const char *name);
+
+/* The first value of query parameter `key`, percent- and '+'-decoded, in a
+ * new string (*out = NULL when absent). Fails on a malformed encoding. */
+int https_request_query_param(const struct https_request *req, const char *key, char **out,
+			      struct cadet_error *err);
+
+/* Splits "host:port" as the listen flags take it. */
+int https_split_host_port(const char *listen, char *host, size_t host_size, uint16_t *port,
+			  struct cadet_error *err);
+
+#endif
