@@ -1,0 +1,411 @@
+/* push-server.c: gRPC C core server for the push streams (see
+ * push-server.h).
+ *
+ * Each stream is a small state machine driven by completion-queue tags:
+ * accepted -> (send initial metadata +) receive a report -> store it ->
+ * receive the next ... until the agent half-closes (answer PushAck + OK),
+ * sends garbage (INVALID_ARGUMENT) or the call dies. A separate
+ * RECV_CLOSE_ON_SERVER op tells when the call is over; the stream's memory is
+ * freed once no op is outstanding. Several calls are requested at once so a
+ * storm of reconnecting agents is accepted quickly. Only this thread touches
+ * calls; the store is the one thing shared with the HTTP thread. */
+#include "push-server.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/readfile.h"
+#include "common/timefmt.h"
+
+#define PUSH_METHOD "/cadet.v1.MetricsPush/Push"
+#define OUTSTANDING_ACCEPTS 16
+#define MAX_MESSAGE_BYTES (32 * 1024 * 1024)
+#define MAX_PEM_BYTES (1024 * 1024)
+
+enum tag_kind {
+	TAG_ACCEPT,
+	TAG_RECV,
+	TAG_CLOSE,
+	TAG_FINISH,
+	TAG_SHUTDOWN,
+};
+
+struct push_call;
+
+struct tag {
+	enum tag_kind kind;
+	struct push_call *call;
+};
+
+struct push_call {
+	struct push_server *srv;
+	grpc_call *call;
+	grpc_call_details details;
+	grpc_metadata_array request_md;
+	grpc_byte_buffer *recv_buf;
+	grpc_byte_buffer *ack_buf;
+	int cancelled;
+	int pending; /* ops in flight */
+	bool finishing;
+	uint64_t reports;
+	char *node_name; /* of the first report, for logs */
+	struct tag accept_tag, recv_tag, close_tag, finish_tag;
+};
+
+struct push_server {
+	grpc_server *server;
+	grpc_completion_queue *cq;
+	pthread_t thread;
+	bool thread_started;
+	atomic_bool shutting_down;
+	struct tag shutdown_tag;
+	bool shutdown_notified; /* the server's shutdown tag arrived */
+	size_t live_calls;      /* struct push_call alive, requested ones included */
+	struct store *store;
+	uint64_t metric_resolution_ns;
+	int port;
+};
+
+/* The queue may only shut down once nothing can post to it: the server is
+ * shut down and every call struct (with its ops) is gone. */
+static void maybe_shutdown_queue(struct push_server *srv)
+{
+	if (srv->shutdown_notified && srv->live_calls == 0)
+		grpc_completion_queue_shutdown(srv->cq);
+}
+
+static void call_free(struct push_call *pc)
+{
+	struct push_server *srv = pc->srv;
+	srv->live_calls--;
+	if (pc->call)
+		grpc_call_unref(pc->call);
+	grpc_call_details_destroy(&pc->details);
+	grpc_metadata_array_destroy(&pc->request_md);
+	if (pc->recv_buf)
+		grpc_byte_buffer_destroy(pc->recv_buf);
+	if (pc->ack_buf)
+		grpc_byte_buffer_destroy(pc->ack_buf);
+	free(pc->node_name);
+	free(pc);
+	maybe_shutdown_queue(srv);
+}
+
+static int request_call(struct push_server *srv)
+{
+	struct push_call *pc = calloc(1, sizeof(*pc));
+	if (!pc)
+		return -1;
+	pc->srv = srv;
+	srv->live_calls++;
+	pc->accept_tag = (struct tag){ TAG_ACCEPT, pc };
+	pc->recv_tag = (struct tag){ TAG_RECV, pc };
+	pc->close_tag = (struct tag){ TAG_CLOSE, pc };
+	pc->finish_tag = (struct tag){ TAG_FINISH, pc };
+	grpc_call_details_init(&pc->details);
+	grpc_metadata_array_init(&pc->request_md);
+	grpc_call_error e = grpc_server_request_call(srv->server, &pc->call, &pc->details, &pc->request_md,
+						     srv->cq, srv->cq, &pc->accept_tag);
+	if (e != GRPC_CALL_OK) {
+		call_free(pc);
+		return -1;
+	}
+	return 0;
+}
+
+static void start_recv(struct push_call *pc, bool with_initial_metadata)
+{
+	grpc_op ops[2];
+	memset(ops, 0, sizeof(ops));
+	size_t n = 0;
+	if (with_initial_metadata)
+		ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+	ops[n].op = GRPC_OP_RECV_MESSAGE;
+	ops[n].data.recv_message.recv_message = &pc->recv_buf;
+	n++;
+	if (grpc_call_start_batch(pc->call, ops, n, &pc->recv_tag, NULL) == GRPC_CALL_OK)
+		pc->pending++;
+	else
+		grpc_call_cancel(pc->call, NULL);
+}
+
+static void finish(struct push_call *pc, grpc_status_code status, const char *message)
+{
+	pc->finishing = true;
+	grpc_op ops[2];
+	memset(ops, 0, sizeof(ops));
+	size_t n = 0;
+	grpc_slice details = grpc_slice_from_copied_string(message);
+	if (status == GRPC_STATUS_OK) {
+		Cadet__V1__PushAck ack = CADET__V1__PUSH_ACK__INIT;
+		ack.reports_accepted = pc->reports;
+		ack.metric_resolution_ns = pc->srv->metric_resolution_ns;
+		size_t len = cadet__v1__push_ack__get_packed_size(&ack);
+		grpc_slice slice = grpc_slice_malloc(len);
+		cadet__v1__push_ack__pack(&ack, GRPC_SLICE_START_PTR(slice));
+		pc->ack_buf = grpc_raw_byte_buffer_create(&slice, 1);
+		grpc_slice_unref(slice);
+		ops[n].op = GRPC_OP_SEND_MESSAGE;
+		ops[n].data.send_message.send_message = pc->ack_buf;
+		n++;
+	}
+	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+	ops[n].data.send_status_from_server.status = status;
+	ops[n].data.send_status_from_server.status_details = &details;
+	ops[n].data.send_status_from_server.trailing_metadata_count = 0;
+	n++;
+	if (grpc_call_start_batch(pc->call, ops, n, &pc->finish_tag, NULL) == GRPC_CALL_OK)
+		pc->pending++;
+	else
+		grpc_call_cancel(pc->call, NULL);
+	grpc_slice_unref(details);
+}
+
+/* Decodes and stores one report; on failure err says why. */
+static int take_report(struct push_call *pc, grpc_byte_buffer *buf, struct cadet_error *err)
+{
+	grpc_byte_buffer_reader reader;
+	if (!grpc_byte_buffer_reader_init(&reader, buf))
+		return cadet_error_set(err, EINVAL, "undecodable message (compression?)");
+	grpc_slice slice = grpc_byte_buffer_reader_readall(&reader);
+	grpc_byte_buffer_reader_destroy(&reader);
+	Cadet__V1__NodeReport *report =
+		cadet__v1__node_report__unpack(NULL, GRPC_SLICE_LENGTH(slice), GRPC_SLICE_START_PTR(slice));
+	grpc_slice_unref(slice);
+	if (!report)
+		return cadet_error_set(err, EINVAL, "message is not a cadet.v1.NodeReport");
+	if (!pc->node_name && report->node_name) {
+		pc->node_name = strdup(report->node_name);
+		char *peer = grpc_call_get_peer(pc->call);
+		log_info("node %s streaming from %s (agent %s)", report->node_name, peer ? peer : "?",
+			 report->agent_version && *report->agent_version ? report->agent_version : "unknown");
+		gpr_free(peer);
+	}
+	if (store_put(pc->srv->store, report, clock_monotonic_ns(), err) < 0)
+		return -1;
+	pc->reports++;
+	return 0;
+}
+
+static void on_accept(struct push_server *srv, struct push_call *pc, bool ok)
+{
+	if (!ok || atomic_load(&srv->shutting_down)) {
+		call_free(pc);
+		return;
+	}
+	if (request_call(srv) < 0)
+		log_error("gRPC: could not request the next call; accepting one stream fewer");
+
+	if (strcmp((const char *)GRPC_SLICE_START_PTR(pc->details.method), PUSH_METHOD) != 0 ||
+	    GRPC_SLICE_LENGTH(pc->details.method) != strlen(PUSH_METHOD)) {
+		/* Unknown method: answer UNIMPLEMENTED, then wait for the close. */
+		grpc_op ops[2];
+		memset(ops, 0, sizeof(ops));
+		grpc_slice details = grpc_slice_from_static_string("unknown method");
+		ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+		ops[1].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+		ops[1].data.send_status_from_server.status = GRPC_STATUS_UNIMPLEMENTED;
+		ops[1].data.send_status_from_server.status_details = &details;
+		pc->finishing = true;
+		if (grpc_call_start_batch(pc->call, ops, 2, &pc->finish_tag, NULL) == GRPC_CALL_OK)
+			pc->pending++;
+	} else {
+		start_recv(pc, true);
+	}
+	grpc_op close_op;
+	memset(&close_op, 0, sizeof(close_op));
+	close_op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+	close_op.data.recv_close_on_server.cancelled = &pc->cancelled;
+	if (grpc_call_start_batch(pc->call, &close_op, 1, &pc->close_tag, NULL) == GRPC_CALL_OK)
+		pc->pending++;
+	if (pc->pending == 0)
+		call_free(pc);
+}
+
+static void on_recv(struct push_server *srv, struct push_call *pc, bool ok)
+{
+	grpc_byte_buffer *buf = pc->recv_buf;
+	pc->recv_buf = NULL;
+	if (!ok) { /* the call broke; the close tag follows */
+		if (buf)
+			grpc_byte_buffer_destroy(buf);
+		return;
+	}
+	if (!buf) { /* half-close: the agent is done */
+		finish(pc, GRPC_STATUS_OK, "");
+		return;
+	}
+	struct cadet_error err = { 0 };
+	int r = take_report(pc, buf, &err);
+	grpc_byte_buffer_destroy(buf);
+	if (r < 0) {
+		log_warn("gRPC stream of node %s: %s; closing it", pc->node_name ? pc->node_name : "?", err.msg);
+		finish(pc, GRPC_STATUS_INVALID_ARGUMENT, err.msg);
+		return;
+	}
+	if (!atomic_load(&srv->shutting_down))
+		start_recv(pc, false);
+}
+
+static void *cq_thread(void *arg)
+{
+	struct push_server *srv = arg;
+	for (;;) {
+		grpc_event ev = grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+		if (ev.type == GRPC_QUEUE_SHUTDOWN)
+			break;
+		if (ev.type != GRPC_OP_COMPLETE)
+			continue;
+		struct tag *tag = ev.tag;
+		if (tag->kind == TAG_SHUTDOWN) {
+			srv->shutdown_notified = true;
+			maybe_shutdown_queue(srv);
+			continue;
+		}
+		struct push_call *pc = tag->call;
+		if (tag->kind == TAG_ACCEPT) {
+			on_accept(srv, pc, ev.success);
+			continue;
+		}
+		pc->pending--;
+		if (tag->kind == TAG_RECV)
+			on_recv(srv, pc, ev.success);
+		else if (tag->kind == TAG_CLOSE)
+			log_debug("stream of node %s closed after %llu reports%s",
+				  pc->node_name ? pc->node_name : "?", (unsigned long long)pc->reports,
+				  pc->cancelled ? " (cancelled)" : "");
+		if (pc->pending == 0)
+			call_free(pc);
+	}
+	return NULL;
+}
+
+static int server_credentials(const struct push_server_config *cfg, grpc_server_credentials **out,
+			      struct cadet_error *err)
+{
+	if (!cfg->cert_file && !cfg->key_file) {
+		if (cfg->client_ca_file)
+			return cadet_error_set(err, EINVAL, "--grpc-client-ca-file needs --grpc-tls-cert-file");
+		*out = grpc_insecure_server_credentials_create();
+		return 0;
+	}
+	if (!cfg->cert_file || !cfg->key_file)
+		return cadet_error_set(err, EINVAL, "--grpc-tls-cert-file and --grpc-tls-private-key-file go together");
+	_cleanup_free_ char *cert = NULL;
+	_cleanup_free_ char *key = NULL;
+	_cleanup_free_ char *ca = NULL;
+	if (read_file_string(cfg->cert_file, MAX_PEM_BYTES, &cert, err) < 0 ||
+	    read_file_string(cfg->key_file, MAX_PEM_BYTES, &key, err) < 0 ||
+	    (cfg->client_ca_file && read_file_string(cfg->client_ca_file, MAX_PEM_BYTES, &ca, err) < 0))
+		return -1;
+	grpc_ssl_pem_key_cert_pair pair = { .private_key = key, .cert_chain = cert };
+	*out = grpc_ssl_server_credentials_create_ex(
+		ca, &pair, 1,
+		ca ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+		NULL);
+	if (!*out)
+		return cadet_error_set(err, EINVAL, "gRPC rejected the TLS certificate or key");
+	return 0;
+}
+
+int push_server_start(const struct push_server_config *cfg, struct store *store,
+		      struct push_server **out, struct cadet_error *err)
+{
+	grpc_server_credentials *creds = NULL;
+	if (server_credentials(cfg, &creds, err) < 0)
+		return -1;
+	struct push_server *srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		grpc_server_credentials_release(creds);
+		return cadet_error_set(err, ENOMEM, "allocating the gRPC server");
+	}
+	srv->store = store;
+	srv->metric_resolution_ns = cfg->metric_resolution_ns;
+	srv->shutdown_tag = (struct tag){ TAG_SHUTDOWN, NULL };
+	atomic_init(&srv->shutting_down, false);
+
+	grpc_arg args[] = {
+		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, .value.integer = MAX_MESSAGE_BYTES },
+		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIME_MS, .value.integer = 60000 },
+		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIMEOUT_MS, .value.integer = 20000 },
+		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, .value.integer = 10000 },
+		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, .value.integer = 1 },
+	};
+	grpc_channel_args channel_args = { .num_args = sizeof(args) / sizeof(args[0]), .args = args };
+	srv->server = grpc_server_create(&channel_args, NULL);
+	srv->cq = grpc_completion_queue_create_for_next(NULL);
+	grpc_server_register_completion_queue(srv->server, srv->cq, NULL);
+	srv->port = grpc_server_add_http2_port(srv->server, cfg->listen, creds);
+	grpc_server_credentials_release(creds);
+	if (srv->port == 0) {
+		grpc_server_destroy(srv->server);
+		grpc_completion_queue_shutdown(srv->cq);
+		while (grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+		       GRPC_QUEUE_SHUTDOWN)
+			;
+		grpc_completion_queue_destroy(srv->cq);
+		free(srv);
+		return cadet_error_set(err, EADDRNOTAVAIL, "gRPC could not listen on %s", cfg->listen);
+	}
+	grpc_server_start(srv->server);
+	for (int i = 0; i < OUTSTANDING_ACCEPTS; i++) {
+		if (request_call(srv) < 0) {
+			push_server_stop(srv);
+			return cadet_error_set(err, ENOMEM, "gRPC: requesting calls");
+		}
+	}
+	int r = pthread_create(&srv->thread, NULL, cq_thread, srv);
+	if (r != 0) {
+		push_server_stop(srv);
+		return cadet_error_set(err, r, "starting the gRPC thread");
+	}
+	srv->thread_started = true;
+	*out = srv;
+	return 0;
+}
+
+int push_server_port(const struct push_server *srv)
+{
+	return srv->port;
+}
+
+void push_server_stop(struct push_server *srv)
+{
+	if (!srv)
+		return;
+	atomic_store(&srv->shutting_down, true);
+	grpc_server_shutdown_and_notify(srv->server, srv->cq, &srv->shutdown_tag);
+	grpc_server_cancel_all_calls(srv->server);
+	if (srv->thread_started) {
+		pthread_join(srv->thread, NULL);
+	} else {
+		/* No thread yet: drain here. */
+		for (;;) {
+			grpc_event ev = grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+			if (ev.type == GRPC_QUEUE_SHUTDOWN)
+				break;
+			struct tag *tag = ev.tag;
+			if (tag->kind == TAG_SHUTDOWN) {
+				srv->shutdown_notified = true;
+				maybe_shutdown_queue(srv);
+			} else if (tag->kind == TAG_ACCEPT) {
+				call_free(tag->call);
+			}
+		}
+	}
+	grpc_server_destroy(srv->server);
+	grpc_completion_queue_destroy(srv->cq);
+	free(srv);
+}
