@@ -228,7 +228,12 @@ int parse_proc_stat(const char *buf, size_t len, uint64_t *cpu_busy_ticks, uint6
 			}
 			if (i < 4)
 				return cadet_error_set(err, EINVAL, "/proc/stat: short cpu line");
-			*cpu_busy_ticks = f[0] + f[1] + f[2] + f[5] + f[6] + f[7];
+			uint64_t busy = 0;
+			static const int busy_fields[] = { 0, 1, 2, 5, 6, 7 };
+			for (size_t k = 0; k < sizeof(busy_fields) / sizeof(busy_fields[0]); k++)
+				if (__builtin_add_overflow(busy, f[busy_fields[k]], &busy))
+					return cadet_error_set(err, EINVAL, "/proc/stat: cpu time out of range");
+			*cpu_busy_ticks = busy;
 			have_cpu = 1;
 		} else if (eol - p > 6 && memcmp(p, "btime ", 6) == 0) {
 			if (parse_u64(p + 6, eol, boot_time_s) != 0)
