@@ -115,6 +115,7 @@ other:
 	out->kind = CGROUP_KIND_OTHER;
 	out->qos = POD_QOS_UNKNOWN;
 	out->pod_uid[0] = '\0';
+	out->container_id[0] = '\0';
 }
 
 static const char *const scope_runtimes[] = { "cri-containerd", "crio", "docker" };
