@@ -32,16 +32,30 @@ enum { CGROUP_MAX_DIRS = 6 };
 
 struct cgroup_collector {
 	enum cgroup_layout layout;
+	size_t kept_fds;  /* descriptors held by all handles */
+	size_t fd_budget; /* beyond this, files are reopened on every read */
+	bool budget_logged;
 	const struct cgroup_reader *reader;
 	char *dirs[CGROUP_MAX_DIRS]; /* hierarchy roots the file specs refer to */
 	char *tree;                  /* the hierarchy discovery walks */
 	uint64_t ns_per_tick;        /* USER_HZ tick in ns, for cpuacct.stat */
 };
 
+/* fds[] values besides real descriptors */
+#define CGROUP_FILE_ABSENT (-1)
+#define CGROUP_FILE_UNKEPT (-2) /* over the fd budget: open, read, close */
+
 struct cgroup_handle {
 	char *relpath;
-	int fds[CGROUP_MAX_FILES]; /* -1: file absent */
+	struct cgroup_collector *owner;
+	int fds[CGROUP_MAX_FILES];
 };
+
+/* True when file i is to be read (kept or reopened each time). */
+static inline bool cgroup_file_present(const struct cgroup_handle *h, size_t i)
+{
+	return h->fds[i] != CGROUP_FILE_ABSENT;
+}
 
 extern const struct cgroup_reader cgroup_reader_v1;
 extern const struct cgroup_reader cgroup_reader_v2;
@@ -51,9 +65,10 @@ enum { V1_DIR_CPUACCT, V1_DIR_CPU, V1_DIR_MEMORY, V1_DIR_PIDS, V1_DIR_UNIFIED };
 /* v2 directory slot */
 enum { V2_DIR_ROOT };
 
-/* Reads the whole kept file i of h into buf. Returns -1 with errnum ENOENT
- * when the file is absent, the read errno otherwise (ENODEV: vanished),
- * EFBIG when the file is larger than the buffer. */
+/* Reads the whole file i of h into buf, through its kept descriptor or, for
+ * an unkept file, with open/pread/close. Returns -1 with errnum ENOENT when
+ * the file is absent, the read errno otherwise (ENODEV: vanished), EFBIG
+ * when the file is larger than the buffer. */
 int cgroup_kept_read(struct cgroup_handle *h, size_t i, const char *file_name, char *buf, size_t size,
 		     size_t *len, struct cadet_error *err);
 

@@ -37,10 +37,14 @@ static const struct cgroup_file_spec v2_files[F_COUNT] = {
 
 static int read_optional(struct cgroup_handle *h, size_t i, char *buf, size_t *len, struct cadet_error *err)
 {
-	if (h->fds[i] < 0)
+	if (!cgroup_file_present(h, i))
 		return 0;
-	if (cgroup_kept_read(h, i, v2_files[i].name, buf, CGROUP_READ_BUF, len, err) != 0)
+	if (cgroup_kept_read(h, i, v2_files[i].name, buf, CGROUP_READ_BUF, len, err) != 0) {
+		/* an unkept optional file may simply not exist */
+		if (h->fds[i] == CGROUP_FILE_UNKEPT && err->errnum == ENOENT && !v2_files[i].required)
+			return 0;
 		return -1;
+	}
 	return 1;
 }
 

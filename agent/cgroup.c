@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/log.h"
 
 static int path_exists(const char *path)
 {
@@ -70,6 +72,30 @@ static int detect_v1(struct cgroup_collector *c, const char *root, struct cadet_
 	return 0;
 }
 
+/* Descriptors the handles may keep: the open-file limit less what is open
+ * now and a reserve for sockets and procfs. Past it, files are reopened on
+ * every read: slower, but nothing fails. */
+static size_t cgroup_default_fd_budget(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 65536;
+	size_t open_now = 0;
+	DIR *d = opendir("/proc/self/fd");
+	if (d) {
+		while (readdir(d))
+			open_now++;
+		closedir(d);
+	}
+	size_t reserve = 512 + open_now;
+	return rl.rlim_cur > reserve ? (size_t)rl.rlim_cur - reserve : 0;
+}
+
+void cgroup_collector_set_fd_budget(struct cgroup_collector *c, size_t budget)
+{
+	c->fd_budget = budget;
+}
+
 int cgroup_collector_open(const char *root, struct cgroup_collector **out, struct cadet_error *err)
 {
 	struct stat st;
@@ -83,6 +109,7 @@ int cgroup_collector_open(const char *root, struct cgroup_collector **out, struc
 		return cadet_error_set(err, ENOMEM, "cgroup collector");
 	long hz = sysconf(_SC_CLK_TCK);
 	c->ns_per_tick = hz > 0 ? 1000000000ULL / (uint64_t)hz : 10000000ULL;
+	c->fd_budget = cgroup_default_fd_budget();
 
 	_cleanup_free_ char *controllers = join(root, "cgroup.controllers");
 	int r;
@@ -146,6 +173,14 @@ bool cgroup_error_is_vanished(int errnum)
 	return errnum == ENOENT || errnum == ENODEV || errnum == ESTALE;
 }
 
+/* Builds the path of file i of the cgroup at relpath. */
+static int file_path(const struct cgroup_collector *c, const char *relpath, size_t i, char *out, size_t size)
+{
+	const struct cgroup_file_spec *f = &c->reader->files[i];
+	int n = snprintf(out, size, "%s/%s%s%s", c->dirs[f->dir], relpath, *relpath ? "/" : "", f->name);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 int cgroup_handle_open(struct cgroup_collector *c, const char *relpath, struct cgroup_handle **out,
 		       struct cadet_error *err)
 {
@@ -153,7 +188,8 @@ int cgroup_handle_open(struct cgroup_collector *c, const char *relpath, struct c
 	if (!h)
 		return cadet_error_set(err, ENOMEM, "cgroup %s", relpath);
 	for (size_t i = 0; i < CGROUP_MAX_FILES; i++)
-		h->fds[i] = -1;
+		h->fds[i] = CGROUP_FILE_ABSENT;
+	h->owner = c;
 	h->relpath = strdup(relpath);
 	if (!h->relpath) {
 		free(h);
@@ -161,22 +197,35 @@ int cgroup_handle_open(struct cgroup_collector *c, const char *relpath, struct c
 	}
 	const struct cgroup_reader *rd = c->reader;
 	for (size_t i = 0; i < rd->n_files; i++) {
-		const struct cgroup_file_spec *f = &rd->files[i];
 		char path[4096];
-		int n = snprintf(path, sizeof(path), "%s/%s%s%s", c->dirs[f->dir], relpath, *relpath ? "/" : "",
-				 f->name);
-		if (n < 0 || (size_t)n >= sizeof(path)) {
+		if (file_path(c, relpath, i, path, sizeof(path)) != 0) {
 			cgroup_handle_close(h);
 			return cadet_error_set(err, ENAMETOOLONG, "cgroup %s", relpath);
 		}
-		h->fds[i] = open(path, O_RDONLY | O_CLOEXEC);
-		if (h->fds[i] < 0) {
-			int e = errno;
-			if (e == ENOENT && !f->required)
+		int fd = c->kept_fds < c->fd_budget ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+		int e = fd < 0 ? errno : 0;
+		if (fd < 0 && (c->kept_fds >= c->fd_budget || e == EMFILE || e == ENFILE)) {
+			/* out of descriptors: read this file the slow way */
+			if (!c->budget_logged)
+				log_warn("keeping %zu cgroup files open, the most the open-file limit allows; "
+					 "further files are reopened on every read", c->kept_fds);
+			c->budget_logged = true;
+			if (rd->files[i].required && access(path, R_OK) != 0) {
+				e = errno;
+				cgroup_handle_close(h);
+				return cadet_error_set(err, e, "open %s", path);
+			}
+			h->fds[i] = CGROUP_FILE_UNKEPT;
+			continue;
+		}
+		if (fd < 0) {
+			if (e == ENOENT && !rd->files[i].required)
 				continue;
 			cgroup_handle_close(h);
 			return cadet_error_set(err, e, "open %s", path);
 		}
+		h->fds[i] = fd;
+		c->kept_fds++;
 	}
 	*out = h;
 	return 0;
@@ -195,9 +244,12 @@ void cgroup_handle_close(struct cgroup_handle *h)
 {
 	if (!h)
 		return;
-	for (size_t i = 0; i < CGROUP_MAX_FILES; i++)
-		if (h->fds[i] >= 0)
+	for (size_t i = 0; i < CGROUP_MAX_FILES; i++) {
+		if (h->fds[i] >= 0) {
 			close(h->fds[i]);
+			h->owner->kept_fds--;
+		}
+	}
 	free(h->relpath);
 	free(h);
 }
@@ -205,11 +257,21 @@ void cgroup_handle_close(struct cgroup_handle *h)
 int cgroup_kept_read(struct cgroup_handle *h, size_t i, const char *file_name, char *buf, size_t size,
 		     size_t *len, struct cadet_error *err)
 {
-	if (h->fds[i] < 0)
+	if (h->fds[i] == CGROUP_FILE_ABSENT)
 		return cadet_error_set(err, ENOENT, "%s absent", file_name);
+	_cleanup_close_ int unkept = -1;
+	int fd = h->fds[i];
+	if (fd == CGROUP_FILE_UNKEPT) {
+		char path[4096];
+		if (file_path(h->owner, h->relpath, i, path, sizeof(path)) != 0)
+			return cadet_error_set(err, ENAMETOOLONG, "%s", file_name);
+		fd = unkept = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return cadet_error_set(err, errno, "open %s", file_name);
+	}
 	ssize_t n;
 	do {
-		n = pread(h->fds[i], buf, size, 0);
+		n = pread(fd, buf, size, 0);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return cadet_error_set(err, errno, "read %s", file_name);

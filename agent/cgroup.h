@@ -78,6 +78,10 @@ const char *cgroup_layout_name(enum cgroup_layout layout);
  * (or cpu,cpuacct) controller for v1 and hybrid, the root for v2. */
 const char *cgroup_collector_tree(const struct cgroup_collector *c);
 
+/* Limits the descriptors handles keep open (default: the open-file limit
+ * less a reserve); files past it are reopened on every read. */
+void cgroup_collector_set_fd_budget(struct cgroup_collector *c, size_t budget);
+
 /* Opens the files of the cgroup at `relpath` ("" for the root). Fails with
  * errnum ENOENT when the cgroup does not exist (any more). */
 int cgroup_handle_open(struct cgroup_collector *c, const char *relpath, struct cgroup_handle **out,

@@ -134,15 +134,15 @@ static bool query_flag(const char *qs, const char *key, bool bare_is_true)
 
 static void serve_summary(struct agent_http *h, struct evhttp_request *req, const char *q)
 {
-	const struct agent_views *v = h->src.views;
-	if (!v->ready) {
+	struct cadet_error err;
+	enum view_kind kind = query_flag(q, "only_cpu_and_memory", false) ? VIEW_SUMMARY_CPU_MEM : VIEW_SUMMARY;
+	const struct strbuf *body = agent_views_get(h->src.views, kind, &err);
+	if (!body) {
 		reply_text(h, req, ROUTE_SUMMARY, 503, "Service Unavailable", "no sample collected yet\n");
 		return;
 	}
-	const struct strbuf *body = query_flag(q, "only_cpu_and_memory", false) ? &v->summary_cpu_mem : &v->summary;
 	if (query_flag(q, "pretty", true)) {
 		struct strbuf pretty;
-		struct cadet_error err;
 		strbuf_init(&pretty);
 		if (view_json_pretty(body->data, &pretty, &err) != 0) {
 			log_warn("/stats/summary?pretty: %s", err.msg);
@@ -156,10 +156,14 @@ static void serve_summary(struct agent_http *h, struct evhttp_request *req, cons
 	reply(h, req, ROUTE_SUMMARY, 200, "OK", "application/json", body->data, body->len);
 }
 
-static void serve_view(struct agent_http *h, struct evhttp_request *req, enum route r, const struct strbuf *body,
+static void serve_view(struct agent_http *h, struct evhttp_request *req, enum route r, enum view_kind kind,
 		       const char *content_type)
 {
-	if (!h->src.views->ready) {
+	struct cadet_error err;
+	const struct strbuf *body = agent_views_get(h->src.views, kind, &err);
+	if (!body) {
+		if (err.errnum != EAGAIN)
+			log_warn("rendering %s: %s", route_paths[r], err.msg);
 		reply_text(h, req, r, 503, "Service Unavailable", "no sample collected yet\n");
 		return;
 	}
@@ -239,8 +243,10 @@ static void serve_self_metrics(struct agent_http *h, struct evhttp_request *req)
 					      tracked_codes[i], route_paths[r], h->requests[r][i]);
 	counter(&sb, "cadet_agent_node_read_errors_total", "Cycles in which the node's own stats could not be read",
 		c->node_errors);
-	gauge(&sb, "cadet_agent_render_last_duration_seconds", "Wall time of the last render of all views",
-	      (double)h->src.views->render_ns / 1e9);
+	gauge(&sb, "cadet_agent_summary_render_last_duration_seconds", "Wall time of the last /stats/summary render",
+	      (double)h->src.views->render_ns[VIEW_SUMMARY] / 1e9);
+	counter(&sb, "cadet_agent_view_renders_total", "Views rendered (at most once per view and sample)",
+		h->src.views->renders);
 	gauge(&sb, "process_resident_memory_bytes", "Resident memory size in bytes", (double)self_rss_bytes());
 	if (strbuf_failed(&sb))
 		reply_text(h, req, ROUTE_METRICS, 500, "Internal Server Error", "out of memory\n");
@@ -285,10 +291,10 @@ static void handle(struct evhttp_request *req, void *arg)
 		serve_summary(h, req, qs);
 		break;
 	case ROUTE_RESOURCE:
-		serve_view(h, req, r, &h->src.views->resource_metrics, "text/plain; version=0.0.4; charset=utf-8");
+		serve_view(h, req, r, VIEW_RESOURCE_METRICS, "text/plain; version=0.0.4; charset=utf-8");
 		break;
 	case ROUTE_TOP:
-		serve_view(h, req, r, &h->src.views->top, "text/plain; charset=utf-8");
+		serve_view(h, req, r, VIEW_TOP, "text/plain; charset=utf-8");
 		break;
 	case ROUTE_METRICS:
 		serve_self_metrics(h, req);

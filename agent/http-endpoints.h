@@ -6,8 +6,8 @@
  *   /healthz           "ok" while collection keeps its interval
  *   /top               a kubectl-top-like table for curl on the node
  *
- * Handlers copy the views rendered after the last cycle; they never read
- * cgroups. Unknown paths get 404 naming the endpoints, methods other than
+ * Handlers serve views of the last sample, rendered at most once per
+ * sample (views.h); they never read cgroups. Unknown paths get 404 naming the endpoints, methods other than
  * GET and HEAD get 405, request bodies are refused. */
 #ifndef CADET_HTTP_ENDPOINTS_H
 #define CADET_HTTP_ENDPOINTS_H
@@ -31,7 +31,7 @@ struct agent_http_options {
 
 /* Self-metrics sources the endpoint reads at request time. */
 struct agent_http_sources {
-	const struct agent_views *views;
+	struct agent_views *views; /* rendered on demand */
 	const struct collection *collection;
 	const uint64_t *last_cycle_monotonic_ns; /* 0 until the first cycle */
 };

@@ -1,60 +1,76 @@
-/* views.c: renders and publishes all views after a cycle (see views.h),
+/* views.c: publishes samples and renders views on first request (see views.h),
  * and the naming rules every view shares. */
 #include "agent/views.h"
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <string.h>
 
 #include "common/timefmt.h"
 
 void agent_views_init(struct agent_views *v)
 {
-	strbuf_init(&v->summary);
-	strbuf_init(&v->summary_cpu_mem);
-	strbuf_init(&v->resource_metrics);
-	strbuf_init(&v->top);
-	v->rendered_realtime_ns = 0;
-	v->render_ns = 0;
-	v->ready = false;
+	memset(v, 0, sizeof(*v));
+	for (int i = 0; i < VIEW_COUNT; i++)
+		strbuf_init(&v->text[i]);
 }
 
 void agent_views_free(struct agent_views *v)
 {
-	strbuf_free(&v->summary);
-	strbuf_free(&v->summary_cpu_mem);
-	strbuf_free(&v->resource_metrics);
-	strbuf_free(&v->top);
+	for (int i = 0; i < VIEW_COUNT; i++)
+		strbuf_free(&v->text[i]);
 }
 
 int agent_views_render(struct agent_views *v, const struct store *s, const char *node_name, bool scrape_error,
 		       struct cadet_error *err)
 {
-	uint64_t start = clock_monotonic_ns();
-	struct strbuf summary, cpu_mem, metrics, top;
-	strbuf_init(&summary);
-	strbuf_init(&cpu_mem);
-	strbuf_init(&metrics);
-	strbuf_init(&top);
-	int r = -1;
-	if (view_summary_render(s, node_name, false, &summary, err) != 0 ||
-	    view_summary_render(s, node_name, true, &cpu_mem, err) != 0 ||
-	    view_resource_metrics_render(s, scrape_error, &metrics, err) != 0 ||
-	    view_top_render(s, &top, err) != 0)
-		goto out;
-	strbuf_swap(&v->summary, &summary);
-	strbuf_swap(&v->summary_cpu_mem, &cpu_mem);
-	strbuf_swap(&v->resource_metrics, &metrics);
-	strbuf_swap(&v->top, &top);
-	v->rendered_realtime_ns = s->cycle_realtime_ns;
-	v->render_ns = clock_monotonic_ns() - start;
+	(void)err;
+	v->store = s;
+	v->node_name = node_name;
+	v->scrape_error = scrape_error;
+	v->generation++;
 	v->ready = true;
-	r = 0;
-out:
-	strbuf_free(&summary);
-	strbuf_free(&cpu_mem);
-	strbuf_free(&metrics);
-	strbuf_free(&top);
-	return r;
+	return 0;
+}
+
+static int render_one(const struct agent_views *v, enum view_kind kind, struct strbuf *out, struct cadet_error *err)
+{
+	switch (kind) {
+	case VIEW_SUMMARY:
+		return view_summary_render(v->store, v->node_name, false, out, err);
+	case VIEW_SUMMARY_CPU_MEM:
+		return view_summary_render(v->store, v->node_name, true, out, err);
+	case VIEW_RESOURCE_METRICS:
+		return view_resource_metrics_render(v->store, v->scrape_error, out, err);
+	case VIEW_TOP:
+		return view_top_render(v->store, out, err);
+	case VIEW_COUNT:
+		break;
+	}
+	return cadet_error_set(err, EINVAL, "unknown view %d", (int)kind);
+}
+
+const struct strbuf *agent_views_get(struct agent_views *v, enum view_kind kind, struct cadet_error *err)
+{
+	if (kind >= VIEW_COUNT || !v->ready) {
+		cadet_error_set(err, EAGAIN, "no sample published yet");
+		return NULL;
+	}
+	if (v->rendered_generation[kind] == v->generation)
+		return &v->text[kind];
+	uint64_t start = clock_monotonic_ns();
+	struct strbuf fresh;
+	strbuf_init(&fresh);
+	if (render_one(v, kind, &fresh, err) != 0) {
+		strbuf_free(&fresh);
+		return NULL;
+	}
+	strbuf_swap(&v->text[kind], &fresh);
+	strbuf_free(&fresh);
+	v->rendered_generation[kind] = v->generation;
+	v->render_ns[kind] = clock_monotonic_ns() - start;
+	v->renders++;
+	return &v->text[kind];
 }
 
 const char *view_pod_name(const struct store_pod *p)
