@@ -18,6 +18,7 @@
 #include "agent/views.h"
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/sd-integration.h"
 #include "common/timefmt.h"
 
 struct agent {
@@ -29,6 +30,8 @@ struct agent {
 	struct agent_http *http;
 	struct event *tick;
 	struct event *sigterm, *sigint;
+	struct sd_integration *sd;
+	char sd_listen[80]; /* the socket systemd passed, "host:port" */
 	uint64_t last_cycle_monotonic_ns;
 	bool cycle_error_logged;
 };
@@ -51,12 +54,16 @@ static void run_cycle(struct agent *a)
 	bool scrape_error = false;
 	if (collection_run_cycle(a->collection, &a->store, &err) != 0) {
 		scrape_error = true;
-		if (!a->cycle_error_logged)
+		if (!a->cycle_error_logged) {
 			log_error("collection failed: %s", err.msg);
+			sd_integration_status("collection failing: %s", err.msg);
+		}
 		a->cycle_error_logged = true;
 	} else {
-		if (a->cycle_error_logged)
+		if (a->cycle_error_logged) {
 			log_info("collection recovered");
+			sd_integration_status("collecting; serving on %s", a->cfg.listen);
+		}
 		a->cycle_error_logged = false;
 		a->last_cycle_monotonic_ns = clock_monotonic_ns();
 	}
@@ -90,7 +97,7 @@ static void setup_logging(const struct agent_config *cfg)
 	log_set_ident("cadet-agent");
 	log_set_level(cfg->log_level);
 	bool journal = strcmp(cfg->log_format, "journal") == 0 ||
-		       (strcmp(cfg->log_format, "auto") == 0 && getenv("JOURNAL_STREAM") != NULL);
+		       (strcmp(cfg->log_format, "auto") == 0 && sd_integration_stderr_is_journal());
 	log_set_sink(journal ? LOG_SINK_JOURNAL : LOG_SINK_STDERR);
 }
 
@@ -123,6 +130,10 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 		.collection = a->collection,
 		.last_cycle_monotonic_ns = &a->last_cycle_monotonic_ns,
 	};
+	if (sd_integration_listen_fd(&hopts.listen_fd, a->sd_listen, sizeof(a->sd_listen), err) != 0)
+		return -1;
+	if (hopts.listen_fd >= 0)
+		a->cfg.listen = a->sd_listen;
 	if (agent_http_start(a->base, &hopts, &src, &a->http, err) != 0)
 		return -1;
 
@@ -139,11 +150,12 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 	if (!a->tick || !a->sigterm || !a->sigint || event_add(a->tick, &tv) != 0 ||
 	    event_add(a->sigterm, NULL) != 0 || event_add(a->sigint, NULL) != 0)
 		return cadet_error_set(err, ENOMEM, "event setup");
-	return 0;
+	return sd_integration_start(a->base, NULL, NULL, &a->sd, err);
 }
 
 static void agent_stop(struct agent *a)
 {
+	sd_integration_free(a->sd);
 	if (a->tick)
 		event_free(a->tick);
 	if (a->sigterm)
@@ -190,10 +202,12 @@ int main(int argc, char **argv)
 		log_info("cadet-agent %s on node %s: cgroup %s layout at %s, interval %s, window %s, listening on %s",
 			 CADET_VERSION, a.cfg.node_name, collection_layout_name(a.collection), a.cfg.cgroup_root,
 			 interval, window, a.cfg.listen);
+		sd_integration_ready("collecting every %s; serving on %s", interval, a.cfg.listen);
 		if (event_base_dispatch(a.base) < 0) {
 			log_error("event loop failed");
 			rc = 1;
 		}
+		sd_integration_stopping();
 	}
 	agent_stop(&a);
 	return rc;

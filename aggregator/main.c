@@ -17,6 +17,7 @@
 #include "common/duration.h"
 #include "common/https-server.h"
 #include "common/log.h"
+#include "common/sd-integration.h"
 #include "common/timefmt.h"
 #include "push-server.h"
 #include "store.h"
@@ -199,6 +200,7 @@ static int run(const struct options *opt)
 	_cleanup_(event_freep) struct event *sig_int = NULL;
 	_cleanup_(event_freep) struct event *sig_term = NULL;
 	_cleanup_(event_freep) struct event *sweep = NULL;
+	_cleanup_(sd_integration_freep) struct sd_integration *sd = NULL;
 
 	if (store_new(STALE_FACTOR * res, &store, &err) < 0) {
 		log_error("%s", err.msg);
@@ -271,21 +273,30 @@ static int run(const struct options *opt)
 		log_error("setting up signal and timer events failed");
 		return 1;
 	}
+	if (sd_integration_start(base, NULL, NULL, &sd, &err) < 0) {
+		log_error("systemd integration: %s", err.msg);
+		return 1;
+	}
 	char window[64];
 	duration_format(res, window, sizeof(window));
 	log_info("cadet-aggregator %s: metrics.k8s.io on https port %u (%s), pushes on gRPC port %d (%s), "
 		 "resolution %s", CADET_VERSION, (unsigned)https_server_port(https), opt->listen,
 		 push_server_port(push), opt->grpc_listen, window);
+	sd_integration_ready("serving metrics.k8s.io on port %u, pushes on port %d",
+			     (unsigned)https_server_port(https), push_server_port(push));
 	if (event_base_dispatch(base) < 0) {
 		log_error("event loop failed");
 		return 1;
 	}
+	sd_integration_stopping();
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	log_set_ident("cadet-aggregator");
+	if (sd_integration_stderr_is_journal())
+		log_set_sink(LOG_SINK_JOURNAL);
 	signal(SIGPIPE, SIG_IGN);
 	struct options opt;
 	if (parse_options(argc, argv, &opt) < 0)
