@@ -24,7 +24,7 @@ $(BUILD)/gen/vmlinux.h: | $(BUILD)/gen
 
 # The DWARF is only needed to produce BTF; strip it so the skeleton, which
 # embeds the object, stays small.
-$(BUILD)/gen/%.bpf.o: bpf/%.bpf.c bpf/%.h $(BUILD)/gen/vmlinux.h
+$(BUILD)/gen/%.bpf.o: bpf/%.bpf.c bpf/%.h $(wildcard bpf/*.bpf.h) $(BUILD)/gen/vmlinux.h
 	$(BPF_CLANG) $(BPF_CFLAGS) -Wall -Werror -target bpf -D__TARGET_ARCH_$(BPF_ARCH) \
 		-I$(BUILD)/gen -Ibpf -c -o $@ $<
 	$(LLVM_STRIP) -g $@

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #define TCG_ROOT "/sys/fs/cgroup"
-#define TCG_MAX 64
+#define TCG_MAX 1024
 
 static char tcg_dirs[TCG_MAX][512];
 static int tcg_ndirs;
@@ -65,6 +65,20 @@ static inline int tcg_base(const char *hier, char *out, size_t size)
 	char self[400];
 	tcg_self_dir(hier, self, sizeof(self));
 	snprintf(out, size, "%s/cadet-bpf-test-%d", self, (int)getpid());
+	if (mkdir(out, 0755) == 0) {
+		if (tcg_ndirs < TCG_MAX)
+			snprintf(tcg_dirs[tcg_ndirs++], sizeof(tcg_dirs[0]), "%s", out);
+	} else if (errno != EEXIST) {
+		return -1;
+	}
+	return 0;
+}
+
+/* Same, but directly under the hierarchy root, so that one relative path
+ * names the test's cgroups in every hierarchy (as kubepods does). */
+static inline int tcg_base_at_root(const char *hier, char *out, size_t size)
+{
+	snprintf(out, size, "%s/%s/cadet-bpf-test-%d", TCG_ROOT, hier, (int)getpid());
 	if (mkdir(out, 0755) == 0) {
 		if (tcg_ndirs < TCG_MAX)
 			snprintf(tcg_dirs[tcg_ndirs++], sizeof(tcg_dirs[0]), "%s", out);
