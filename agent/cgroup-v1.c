@@ -113,6 +113,9 @@ static int read_memory(struct cgroup_handle *h, struct cgroup_stats *out, char *
 		uint64_t v[4] = { 0 }, found;
 		if (parse_flat_keyed(buf, len, "memory.stat", keys, 4, v, &found, err) != 0)
 			return -1;
+		/* without it the working set would silently be the whole usage */
+		if (!(found & 1))
+			return cadet_error_set(err, EINVAL, "memory.stat: no %s", keys[0]);
 		inactive_file = v[0];
 		out->memory_rss_bytes = v[1];
 		out->memory_page_faults = v[2];
