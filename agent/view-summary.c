@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <string.h>
 
+#include "agent/pod-network.h"
 #include "agent/prom-format.h"
 #include "agent/views.h"
 #include "common/timefmt.h"
@@ -168,6 +169,66 @@ fail:
 	return NULL;
 }
 
+/* kubelet's InterfaceStats fields, into obj (an interface, or the
+ * NetworkStats that inlines the default interface). */
+static int add_interface(struct json_object *obj, const struct net_interface_stats *ifs)
+{
+	return add_str(obj, "name", ifs->name) != 0 || add_u64(obj, "rxBytes", ifs->rx_bytes) != 0 ||
+			       add_u64(obj, "rxErrors", ifs->rx_errors) != 0 || add_u64(obj, "txBytes", ifs->tx_bytes) != 0 ||
+			       add_u64(obj, "txErrors", ifs->tx_errors) != 0
+		       ? -1
+		       : 0;
+}
+
+/* Pod network from the CRI join (the pod's network namespace). */
+static int add_pod_network(struct json_object *parent, const struct store_pod *p)
+{
+	const struct net_interface_stats *def = pod_network_default(&p->network);
+	if (!p->has_network || !def)
+		return 0;
+	struct json_object *net = json_object_new_object();
+	struct json_object *list = NULL;
+	if (add(parent, "network", net) != 0 || add_time(net, "time", p->network.realtime_ns) != 0 ||
+	    add_interface(net, def) != 0)
+		return -1;
+	list = json_object_new_array();
+	if (add(net, "interfaces", list) != 0)
+		return -1;
+	for (size_t i = 0; i < p->network.n_interfaces; i++) {
+		struct json_object *ifo = json_object_new_object();
+		if (!ifo || json_object_array_add(list, ifo) != 0) {
+			json_object_put(ifo);
+			return -1;
+		}
+		if (add_interface(ifo, &p->network.interfaces[i]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* node.runtime.imageFs: usage from the runtime, capacity from statvfs. */
+static int add_runtime_image_fs(struct json_object *node, const struct store *s)
+{
+	if (!s->has_image_fs)
+		return 0;
+	const struct image_fs_stats *fs = &s->image_fs;
+	struct json_object *runtime = json_object_new_object();
+	struct json_object *image_fs = json_object_new_object();
+	if (add(node, "runtime", runtime) != 0 || add(runtime, "imageFs", image_fs) != 0 ||
+	    add_time(image_fs, "time", fs->realtime_ns) != 0)
+		return -1;
+	if (fs->has_capacity &&
+	    (add_u64(image_fs, "availableBytes", fs->available_bytes) != 0 ||
+	     add_u64(image_fs, "capacityBytes", fs->capacity_bytes) != 0))
+		return -1;
+	if (add_u64(image_fs, "usedBytes", fs->used_bytes) != 0)
+		return -1;
+	if (fs->has_capacity &&
+	    (add_u64(image_fs, "inodesFree", fs->inodes_free) != 0 || add_u64(image_fs, "inodes", fs->inodes) != 0))
+		return -1;
+	return add_u64(image_fs, "inodesUsed", fs->inodes_used);
+}
+
 static struct json_object *pod_json(const struct store_pod *p, bool full)
 {
 	struct json_object *o = json_object_new_object();
@@ -205,6 +266,8 @@ static struct json_object *pod_json(const struct store_pod *p, bool full)
 			}
 		}
 	}
+	if (full && add_pod_network(o, p) != 0)
+		goto fail;
 	return o;
 fail:
 	json_object_put(o);
@@ -260,6 +323,8 @@ static int add_node(struct json_object *root, const struct store *s, const char 
 		    add_u64(sw, "swapUsageBytes", ni->swap_usage_bytes) != 0)
 			return -1;
 	}
+	if (add_runtime_image_fs(node, s) != 0)
+		return -1;
 	return add_io(node, &s->node);
 }
 

@@ -29,6 +29,9 @@
 struct https_server {
 	struct evhttp *http;
 	SSL_CTX *ssl_ctx;
+	struct https_server_config cfg; /* kept for reloads; strings below */
+	char *cert_file, *key_file;
+	char **client_ca_files;
 	uint16_t port;
 	bool self_signed;
 	https_handler_fn handler;
@@ -95,8 +98,10 @@ static struct bufferevent *new_tls_bufferevent(struct event_base *base, void *ar
 	return bev;
 }
 
-static bool connection_verified(struct evhttp_request *evreq)
+static bool connection_verified(const struct https_server *srv, struct evhttp_request *evreq)
 {
+	if (srv->cfg.plain)
+		return false;
 	struct evhttp_connection *evcon = evhttp_request_get_connection(evreq);
 	if (!evcon)
 		return false;
@@ -156,7 +161,7 @@ static void handle_request(struct evhttp_request *evreq, void *arg)
 		.method = cmd == EVHTTP_REQ_GET ? "GET" : "HEAD",
 		.path = path,
 		.query = uri ? evhttp_uri_get_query(uri) : NULL,
-		.client_verified = connection_verified(evreq),
+		.client_verified = connection_verified(srv, evreq),
 		.evreq = evreq,
 	};
 	struct https_response resp = { .code = 500 };
@@ -188,6 +193,11 @@ static void handle_request(struct evhttp_request *evreq, void *arg)
 	evbuffer_free(buf);
 }
 
+/* TLS 1.2 needs an explicit list to stay modern (1.3's suites are fine). */
+static const char tls12_ciphers[] = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+				    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+				    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 static int setup_tls(struct https_server *srv, const struct https_server_config *cfg, struct cadet_error *err)
 {
 	srv->ssl_ctx = SSL_CTX_new(TLS_server_method());
@@ -195,6 +205,8 @@ static int setup_tls(struct https_server *srv, const struct https_server_config 
 		return ossl_error(err, "SSL_CTX_new", NULL);
 	SSL_CTX_set_min_proto_version(srv->ssl_ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(srv->ssl_ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (SSL_CTX_set_cipher_list(srv->ssl_ctx, tls12_ciphers) != 1)
+		return ossl_error(err, "setting the TLS 1.2 cipher list", NULL);
 
 	if ((cfg->cert_file == NULL) != (cfg->key_file == NULL))
 		return cadet_error_set(err, EINVAL, "a certificate file needs its key file and vice versa");
@@ -239,20 +251,58 @@ static int setup_tls(struct https_server *srv, const struct https_server_config 
 	return 0;
 }
 
+static int copy_config(struct https_server *srv, const struct https_server_config *cfg)
+{
+	srv->cfg = *cfg;
+	if ((cfg->cert_file && !(srv->cert_file = strdup(cfg->cert_file))) ||
+	    (cfg->key_file && !(srv->key_file = strdup(cfg->key_file))))
+		return -1;
+	size_t n = 0;
+	while (cfg->client_ca_files && cfg->client_ca_files[n])
+		n++;
+	srv->client_ca_files = calloc(n + 1, sizeof(char *));
+	if (!srv->client_ca_files)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!(srv->client_ca_files[i] = strdup(cfg->client_ca_files[i])))
+			return -1;
+	srv->cfg.cert_file = srv->cert_file;
+	srv->cfg.key_file = srv->key_file;
+	srv->cfg.client_ca_files = (const char *const *)srv->client_ca_files;
+	return 0;
+}
+
+static void note_port(struct https_server *srv, evutil_socket_t fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0) {
+		if (ss.ss_family == AF_INET)
+			srv->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			srv->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+}
+
 int https_server_new(struct event_base *base, const struct https_server_config *cfg,
 		     https_handler_fn handler, void *ctx, struct https_server **out,
 		     struct cadet_error *err)
 {
 	char host[256];
-	uint16_t port;
-	if (https_split_host_port(cfg->listen, host, sizeof(host), &port, err) < 0)
+	uint16_t port = 0;
+	bool inherited = cfg->listen_fd > 0;
+	if (!inherited && https_split_host_port(cfg->listen, host, sizeof(host), &port, err) < 0)
 		return -1;
 	struct https_server *srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return cadet_error_set(err, ENOMEM, "allocating the HTTPS server");
 	srv->handler = handler;
 	srv->ctx = ctx;
-	if (setup_tls(srv, cfg, err) < 0) {
+	if (copy_config(srv, cfg) < 0) {
+		https_server_free(srv);
+		return cadet_error_set(err, ENOMEM, "copying the server configuration");
+	}
+	if (!cfg->plain && setup_tls(srv, cfg, err) < 0) {
 		https_server_free(srv);
 		return -1;
 	}
@@ -269,25 +319,42 @@ int https_server_new(struct event_base *base, const struct https_server_config *
 	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 						      EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
 						      EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-	evhttp_set_bevcb(srv->http, new_tls_bufferevent, srv);
+	if (!cfg->plain)
+		evhttp_set_bevcb(srv->http, new_tls_bufferevent, srv);
 	evhttp_set_gencb(srv->http, handle_request, srv);
 
-	struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(srv->http, host, port);
-	if (!bound) {
-		int e = errno;
-		https_server_free(srv);
-		return cadet_error_set(err, e, "listening on %s", cfg->listen);
-	}
-	struct sockaddr_storage ss;
-	socklen_t sslen = sizeof(ss);
-	evutil_socket_t fd = evhttp_bound_socket_get_fd(bound);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0) {
-		if (ss.ss_family == AF_INET)
-			srv->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		else if (ss.ss_family == AF_INET6)
-			srv->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	if (inherited) {
+		if (!evhttp_accept_socket_with_handle(srv->http, cfg->listen_fd)) {
+			int e = errno;
+			https_server_free(srv);
+			return cadet_error_set(err, e, "serving on the inherited socket %d", cfg->listen_fd);
+		}
+		note_port(srv, cfg->listen_fd);
+	} else {
+		struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(srv->http, host, port);
+		if (!bound) {
+			int e = errno;
+			https_server_free(srv);
+			return cadet_error_set(err, e, "listening on %s", cfg->listen);
+		}
+		note_port(srv, evhttp_bound_socket_get_fd(bound));
 	}
 	*out = srv;
+	return 0;
+}
+
+int https_server_reload(struct https_server *srv, struct cadet_error *err)
+{
+	if (srv->cfg.plain || !srv->cert_file)
+		return 0;
+	struct https_server fresh = { 0 };
+	if (setup_tls(&fresh, &srv->cfg, err) < 0) {
+		SSL_CTX_free(fresh.ssl_ctx);
+		return -1;
+	}
+	/* open connections hold their own references to the old context */
+	SSL_CTX_free(srv->ssl_ctx);
+	srv->ssl_ctx = fresh.ssl_ctx;
 	return 0;
 }
 
@@ -298,6 +365,11 @@ void https_server_free(struct https_server *srv)
 	if (srv->http)
 		evhttp_free(srv->http);
 	SSL_CTX_free(srv->ssl_ctx);
+	free(srv->cert_file);
+	free(srv->key_file);
+	for (size_t i = 0; srv->client_ca_files && srv->client_ca_files[i]; i++)
+		free(srv->client_ca_files[i]);
+	free(srv->client_ca_files);
 	free(srv);
 }
 

@@ -7,7 +7,12 @@
  * client for a certificate and verifies it against them; a client that
  * presents none still connects, and the handler sees client_verified=false
  * (so health probes work while the API refuses it). Without a certificate
- * file the server serves a self-signed certificate made at start. */
+ * file the server serves a self-signed certificate made at start.
+ *
+ * With `plain` the same server speaks plain HTTP (for loopback debug
+ * listeners): no TLS, client_verified is always false. https_server_reload
+ * re-reads the certificate, key and client CAs (SIGHUP): new connections
+ * use them, connections already open keep the context they started with. */
 #ifndef CADET_HTTPS_SERVER_H
 #define CADET_HTTPS_SERVER_H
 
@@ -27,6 +32,8 @@ struct https_server_config {
 	const char *const *client_ca_files;  /* NULL-terminated; NULL or empty: no client certs */
 	size_t max_header_bytes;             /* 0: 32 KiB */
 	int timeout_s;                       /* 0: 30 s */
+	bool plain;                          /* plain HTTP, no TLS */
+	int listen_fd;                       /* a bound listening socket (systemd) instead of listen; 0 or -1: none */
 };
 
 struct https_request {
@@ -51,6 +58,10 @@ int https_server_new(struct event_base *base, const struct https_server_config *
 		     https_handler_fn handler, void *ctx, struct https_server **out,
 		     struct cadet_error *err);
 void https_server_free(struct https_server *srv);
+
+/* Reloads certificate, key and client CAs from their files; on failure the
+ * old ones stay in use. A no-op for plain or self-signed servers. */
+int https_server_reload(struct https_server *srv, struct cadet_error *err);
 
 /* The port actually bound (useful with port 0). */
 uint16_t https_server_port(const struct https_server *srv);

@@ -190,7 +190,7 @@ ctrd_cleanup() {
 	# Shims left behind (removal failed) are found by the socket path they
 	# were given, which no other process has.
 	for p in /proc/[0-9]*; do
-		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "-address $CTRD_SOCK "; then
+		if (tr '\0' ' ' <"$p/cmdline") 2>/dev/null | grep -q -- "-address $CTRD_SOCK "; then
 			kill -9 "${p#/proc/}" 2>/dev/null
 		fi
 	done

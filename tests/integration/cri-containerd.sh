@@ -1,0 +1,186 @@
+#!/bin/sh
+# cri-containerd.sh: cadet-agent against a real containerd through CRI.
+#
+# Starts a private containerd (tests/lib/containerd.sh: own config, root,
+# state and socket in a temporary directory, CRI plugin, cgroupfs driver,
+# overlayfs, a CNI bridge that stays on the machine, busybox images built
+# here), runs a pod with a known name, namespace, uid and labels under
+# /kubepods/burstable/pod<uid>, and in it a container that burns CPU for a
+# few seconds and then sleeps. The agent reads the real /sys/fs/cgroup and
+# asks containerd for names. Checks:
+#   - /stats/summary names the pod (podRef name, namespace, uid) and the
+#     container, hides the pause container, gives startTime, the container's
+#     rootfs (writable layer), the pod network (eth0 in the pod's netns) and
+#     the runtime's imageFs;
+#   - /metrics/resource labels the container and pod series with the names;
+#   - the agent's cumulative CPU of the container agrees with containerd's
+#     ListContainerStats within 5%;
+#   - with containerd stopped the agent keeps serving fresh cgroup samples
+#     under the last known names and logs the outage once;
+#   - once containerd is back, a container created then gets its name.
+# Everything started is stopped, mounted unmounted, created removed.
+set -u
+BUILD=${BUILD:-build}
+CADET_SRC=$(pwd)
+CRI_TOOL=${CRI_TOOL:-$BUILD/tests/cri-tool}
+. tests/lib/agent.sh
+. tests/lib/containerd.sh
+
+why=$(ctrd_missing)
+if [ -n "$why" ]; then
+	echo "skipped: containerd cannot run here: $why"
+	exit 77
+fi
+for tool in curl jq; do
+	command -v $tool >/dev/null 2>&1 || { echo "skipped: $tool not installed"; exit 77; }
+done
+[ -x "$CADET_AGENT" ] || fail "$CADET_AGENT not built"
+[ -x "$CRI_TOOL" ] || fail "$CRI_TOOL not built"
+
+AGENT_PID=""
+cleanup() {
+	if [ -n "$AGENT_PID" ]; then
+		kill "$AGENT_PID" 2>/dev/null
+		wait "$AGENT_PID" 2>/dev/null
+	fi
+	ctrd_cleanup
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+show_logs() {
+	echo "--- agent log"
+	tail -n 30 "$CTRD_DIR/agent.log" 2>/dev/null
+	echo "--- containerd log"
+	grep -v 'level=info' "$CTRD_DIR/containerd.log" 2>/dev/null | tail -n 10
+}
+check() { # check DESCRIPTION: fails with the logs when the last command failed
+	if [ $? -ne 0 ]; then
+		show_logs
+		fail "$1"
+	fi
+	echo "ok: $1"
+}
+
+ctrd_init "$(mktemp -d /tmp/cadet-cri.XXXXXX)"
+check "containerd config, CNI config and images prepared"
+ctrd_start
+check "containerd started on $CTRD_SOCK"
+
+POD_UID=$(cat /proc/sys/kernel/random/uuid)
+POD_NAME=web-burner
+POD_NS=cadet-cri-test
+ctrd_run_pod "$POD_NAME" "$POD_NS" "$POD_UID" app=burner tier=test
+check "pod sandbox running"
+SANDBOX=$CTRD_SANDBOX
+# Burns CPU for 3 s (the shell and its date children), then sleeps: the
+# cumulative CPU then holds still, so the agent and the runtime can be
+# compared exactly, whatever the agent's sampling phase.
+ctrd_run_container "$SANDBOX" burner sh -c \
+	'end=$(($(date +%s) + 3)); while [ $(date +%s) -lt $end ]; do :; done; exec sleep 100000'
+check "burner container running"
+BURNER=$CTRD_CONTAINER
+[ -d "/sys/fs/cgroup/cpuacct/kubepods/burstable/pod$POD_UID/$BURNER" ]
+check "container cgroup at kubepods/burstable/pod$POD_UID/<id>"
+
+PORT=$(free_port)
+URL=http://127.0.0.1:$PORT
+"$CADET_AGENT" --listen "127.0.0.1:$PORT" --interval 500ms --window 5s --node-name cri-node --bpf=false \
+	--container-runtime-endpoint "$CTRD_ENDPOINT" --runtime-request-timeout 1s >"$CTRD_DIR/agent.log" 2>&1 &
+AGENT_PID=$!
+wait_url "$URL/healthz" 10 || wait_url "$URL/stats/summary" 5
+check "agent serving on $URL"
+
+# pod_json: the summary entry of our pod.
+pod_json() {
+	curl -fsS "$URL/stats/summary" | jq -c --arg uid "$POD_UID" '.pods[] | select(.podRef.uid == $uid)'
+}
+# wait_for JQ_FILTER SECONDS: until the filter on pod_json is true.
+wait_for() {
+	_n=$(($2 * 10))
+	while [ $_n -gt 0 ]; do
+		[ "$(pod_json | jq -r "$1" 2>/dev/null)" = true ] && return 0
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	return 1
+}
+
+wait_for '.podRef.name == "web-burner"' 10
+check "summary names the pod from CRI"
+POD=$(pod_json)
+[ "$(echo "$POD" | jq -r .podRef.namespace)" = "$POD_NS" ]
+check "pod namespace is $POD_NS"
+[ "$(echo "$POD" | jq -r '[.containers[].name] | join(",")')" = burner ]
+check "one container, named burner (pause container hidden)"
+CREATED=$("$CRI_TOOL" -r "$CTRD_ENDPOINT" pods | grep "id=$SANDBOX" | sed 's/.*created_at=\([0-9]*\).*/\1/')
+EXPECT_START=$(date -u -d "@$((CREATED / 1000000000))" +%Y-%m-%dT%H:%M:%SZ)
+[ "$(echo "$POD" | jq -r .startTime)" = "$EXPECT_START" ]
+check "pod startTime is the sandbox's creation ($EXPECT_START)"
+echo "$POD" | jq -e '.containers[0].startTime | test("^[0-9-]+T[0-9:]+Z$")' >/dev/null
+check "container startTime present"
+wait_for '.containers[0].rootfs.usedBytes > 0' 8
+check "container rootfs (writable layer) from CRI"
+wait_for '.network.name == "eth0" and (.network.interfaces | length) >= 1 and .network.rxBytes >= 0' 8
+check "pod network from the pod's network namespace (eth0)"
+curl -fsS "$URL/stats/summary" | jq -e '.node.runtime.imageFs.usedBytes > 0 and .node.runtime.imageFs.capacityBytes > 0' >/dev/null
+check "node runtime imageFs from CRI ImageFsInfo"
+grep -q "container runtime containerd .* (CRI v1) at $CTRD_ENDPOINT" "$CTRD_DIR/agent.log"
+check "runtime version logged at start"
+
+METRICS=$(curl -fsS "$URL/metrics/resource")
+echo "$METRICS" | grep -q "^container_cpu_usage_seconds_total{container=\"burner\",namespace=\"$POD_NS\",pod=\"$POD_NAME\"} "
+check "/metrics/resource container series carries the CRI names"
+echo "$METRICS" | grep -q "^pod_memory_working_set_bytes{namespace=\"$POD_NS\",pod=\"$POD_NAME\"} "
+check "/metrics/resource pod series carries the CRI names"
+! echo "$METRICS" | grep -q "container=\"$SANDBOX\""
+check "/metrics/resource has no series for the pause container"
+
+# CPU: once the burn is over, the agent's cumulative usage and containerd's
+# must agree within 5%.
+n=0
+while [ $n -lt 80 ]; do
+	a=$("$CRI_TOOL" -r "$CTRD_ENDPOINT" cpu "$BURNER")
+	sleep 0.3
+	b=$("$CRI_TOOL" -r "$CTRD_ENDPOINT" cpu "$BURNER")
+	[ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" -gt 1000000000 ] && break
+	n=$((n + 1))
+done
+[ "$a" = "$b" ] && [ "$a" -gt 1000000000 ]
+check "burn finished: containerd reports ${a} ns of CPU"
+sleep 1.2 # two agent cycles after the burn
+AGENT_CPU=$(pod_json | jq -r '.containers[] | select(.name == "burner") | .cpu.usageCoreNanoSeconds')
+CRI_CPU=$("$CRI_TOOL" -r "$CTRD_ENDPOINT" cpu "$BURNER")
+echo "agent usageCoreNanoSeconds=$AGENT_CPU containerd usage_core_nano_seconds=$CRI_CPU"
+python3 -c "import sys; a, c = int(sys.argv[1]), int(sys.argv[2]); sys.exit(0 if abs(a - c) <= 0.05 * c else 1)" \
+	"$AGENT_CPU" "$CRI_CPU"
+check "agent CPU within 5% of containerd's ListContainerStats"
+
+# Runtime gone: the agent keeps collecting and keeps the names.
+ctrd_stop
+T1=$(pod_json | jq -r '.containers[0].memory.time + " " + .cpu.time')
+sleep 2.2
+POD=$(pod_json)
+T2=$(echo "$POD" | jq -r '.containers[0].memory.time + " " + .cpu.time')
+kill -0 "$AGENT_PID" 2>/dev/null
+check "agent alive with containerd stopped"
+[ "$T1" != "$T2" ]
+check "agent keeps sampling cgroups without the runtime ($T1 -> $T2)"
+[ "$(echo "$POD" | jq -r '.podRef.name + "/" + .containers[0].name')" = "$POD_NAME/burner" ]
+check "last known names kept while the runtime is down"
+sleep 2.5 # past the agent's refresh interval: at least one failed refresh
+[ "$(grep -c 'container runtime unavailable' "$CTRD_DIR/agent.log")" -eq 1 ]
+check "runtime outage logged once"
+
+# Runtime back: a container created now is named.
+ctrd_start
+check "containerd restarted"
+ctrd_run_container "$SANDBOX" sidecar sleep 100000
+check "sidecar container started after the restart"
+wait_for '[.containers[].name] | sort | join(",") == "burner,sidecar"' 12
+check "agent names the new container after the runtime came back"
+grep -q "container runtime at $CTRD_ENDPOINT is back" "$CTRD_DIR/agent.log"
+check "recovery logged"
+kill -0 "$AGENT_PID" 2>/dev/null
+check "agent still running"
+echo "PASS: cri-containerd"
