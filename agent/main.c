@@ -13,6 +13,7 @@
 
 #include "agent/collect.h"
 #include "agent/config.h"
+#include "agent/cri-metadata.h"
 #include "agent/http-endpoints.h"
 #include "agent/store.h"
 #include "agent/views.h"
@@ -25,6 +26,7 @@ struct agent {
 	struct agent_config cfg;
 	struct event_base *base;
 	struct collection *collection;
+	struct cri_metadata *cri; /* NULL with --container-runtime-endpoint "" */
 	struct store store;
 	struct agent_views views;
 	struct agent_http *http;
@@ -67,6 +69,9 @@ static void run_cycle(struct agent *a)
 		a->cycle_error_logged = false;
 		a->last_cycle_monotonic_ns = clock_monotonic_ns();
 	}
+	/* names from the runtime's last answer; never waits for the runtime */
+	if (a->cri && cri_metadata_apply(a->cri, &a->store, &err) != 0)
+		log_error("joining runtime metadata: %s", err.msg);
 	if (agent_views_render(&a->views, &a->store, a->cfg.node_name, scrape_error, &err) != 0)
 		log_error("rendering views: %s", err.msg);
 }
@@ -116,6 +121,15 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 		return -1;
 	if (store_init(&a->store, a->cfg.window_ns, a->cfg.interval_ns, err) != 0)
 		return -1;
+	if (a->cfg.container_runtime_endpoint[0]) {
+		struct cri_metadata_options cri_opts = {
+			.endpoint = a->cfg.container_runtime_endpoint,
+			.timeout_ns = a->cfg.runtime_request_timeout_ns,
+			.proc_root = "/proc",
+		};
+		if (cri_metadata_start(&cri_opts, &a->cri, err) != 0)
+			return -1;
+	}
 	agent_views_init(&a->views);
 
 	struct agent_http_options hopts = {
@@ -164,6 +178,7 @@ static void agent_stop(struct agent *a)
 		event_free(a->sigint);
 	agent_http_free(a->http);
 	agent_views_free(&a->views);
+	cri_metadata_stop(a->cri);
 	store_free(&a->store);
 	collection_free(a->collection);
 	if (a->base)
