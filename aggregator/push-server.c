@@ -22,6 +22,7 @@
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
+#include <grpc/slice.h>
 #include <grpc/support/alloc.h>
 
 #include "common/cleanup.h"
@@ -208,8 +209,7 @@ static void on_accept(struct push_server *srv, struct push_call *pc, bool ok)
 	if (request_call(srv) < 0)
 		log_error("gRPC: could not request the next call; accepting one stream fewer");
 
-	if (strcmp((const char *)GRPC_SLICE_START_PTR(pc->details.method), PUSH_METHOD) != 0 ||
-	    GRPC_SLICE_LENGTH(pc->details.method) != strlen(PUSH_METHOD)) {
+	if (grpc_slice_str_cmp(pc->details.method, PUSH_METHOD) != 0) {
 		/* Unknown method: answer UNIMPLEMENTED, then wait for the close. */
 		grpc_op ops[2];
 		memset(ops, 0, sizeof(ops));

@@ -138,18 +138,14 @@ static void json_putp(json_object **p)
 		json_object_put(*p);
 }
 
-static void grpc_shutdownp(int *initialised)
-{
-	if (*initialised)
-		grpc_shutdown();
-}
-
 static void push_client_freep(struct push_client **p)
 {
 	push_client_free(*p);
 }
 
-int main(int argc, char **argv)
+/* Everything gRPC happens in here, so main can shut the library down after
+ * the client's cleanup has run. */
+static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "target", required_argument, NULL, 't' },
@@ -194,8 +190,6 @@ int main(int argc, char **argv)
 	}
 	size_t n_reports = json_object_is_type(doc, json_type_array) ? json_object_array_length(doc) : 1;
 
-	_cleanup_(grpc_shutdownp) int grpc_initialised = 1;
-	grpc_init();
 	_cleanup_(push_client_freep) struct push_client *client = NULL;
 	if (push_client_new(&cfg, &client, &err) < 0) {
 		fprintf(stderr, "push-report: %s\n", err.msg);
@@ -239,4 +233,12 @@ int main(int argc, char **argv)
 	printf("sent %llu reports, aggregator accepted %llu\n", (unsigned long long)sent,
 	       (unsigned long long)accepted);
 	return accepted == sent ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	grpc_init();
+	int rc = run(argc, argv);
+	grpc_shutdown();
+	return rc;
 }

@@ -145,8 +145,9 @@ static void test_staleness(void **state)
 		put(s, make_report("chatty", 2), t);
 
 	/* exactly 3x resolution after its last report the node still counts */
-	assert_non_null(store_get(s, "quiet", t0 + STALE_NS));
-	node_snapshot_unref(store_get(s, "quiet", t0 + STALE_NS));
+	struct node_snapshot *q = store_get(s, "quiet", t0 + STALE_NS);
+	assert_non_null(q);
+	node_snapshot_unref(q);
 	/* one nanosecond later it is invisible, before any sweep */
 	assert_null(store_get(s, "quiet", t0 + STALE_NS + 1));
 	assert_int_equal(live_nodes(s, t0 + STALE_NS + 1), 1);
@@ -155,8 +156,9 @@ static void test_staleness(void **state)
 	/* the sweep frees it (ASan checks nothing leaks), keeps the other */
 	assert_int_equal(store_expire(s, t0 + STALE_NS + 1), 1);
 	assert_int_equal(store_node_count(s), 1);
-	assert_non_null(store_get(s, "chatty", t0 + STALE_NS + 1));
-	node_snapshot_unref(store_get(s, "chatty", t0 + STALE_NS + 1));
+	struct node_snapshot *c = store_get(s, "chatty", t0 + STALE_NS + 1);
+	assert_non_null(c);
+	node_snapshot_unref(c);
 
 	/* a report brings a dropped node back */
 	put(s, make_report("quiet", 1), t0 + 5 * RES_NS);
