@@ -22,3 +22,6 @@ $(BUILD)/tests/push-report: $(BUILD)/obj/tests/tools/push-report.o $(PROTO_LIB) 
 
 # The integration tests run these; building them is part of `make test`.
 test: $(AGG_TOOLS)
+
+# The load generator for `make bench`.
+-include bench/aggregator.mk
