@@ -35,3 +35,14 @@ $(BUILD)/gen/%.skel.h: $(BUILD)/gen/%.bpf.o
 	mv $@.tmp $@
 
 .SECONDARY: $(BPF_OBJS)
+
+# bench/bpf-bench: startup and memory cost of the BPF part, and the
+# iterator cycle against the file cycle (bench/bpf-bench.sh runs it). Its
+# prerequisites go through `bins` because the agent library's variables are
+# only defined after this fragment is read.
+BPF_BENCH := $(BUILD)/bench/bpf-bench
+$(BPF_BENCH): bench/bpf-bench.c bins
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(AGENT_LIB) $(AGENT_EXTRA_LIBS) $(PROTO_LIB) $(COMMON_LIB) \
+		$(LDFLAGS) $(LDLIBS)
+bench-tools: $(BPF_BENCH)

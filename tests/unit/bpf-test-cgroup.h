@@ -8,6 +8,7 @@
 #define CADET_TEST_BPF_TEST_CGROUP_H
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -25,10 +26,23 @@
 #define TCG_ROOT "/sys/fs/cgroup"
 #define TCG_MAX 1024
 
-static char tcg_dirs[TCG_MAX][512];
+static char tcg_dirs[TCG_MAX][1024];
 static int tcg_ndirs;
 static pid_t tcg_pids[TCG_MAX];
 static int tcg_npids;
+
+/* snprintf for paths: truncation means a broken test setup, so it aborts. */
+__attribute__((format(printf, 3, 4))) static inline void tcg_fmt(char *out, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out, size, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size) {
+		fprintf(stderr, "path does not fit %zu bytes: %s\n", size, out);
+		abort();
+	}
+}
 
 /* Where this process sits in a hierarchy ("unified" for cgroup2), as an
  * absolute directory; "" when unknown. */
@@ -38,7 +52,7 @@ static inline void tcg_self_dir(const char *hier, char *out, size_t size)
 	char line[1024];
 	bool unified = strcmp(hier, "unified") == 0;
 
-	snprintf(out, size, "%s/%s", TCG_ROOT, hier);
+	tcg_fmt(out, size, "%s/%s", TCG_ROOT, hier);
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
@@ -52,7 +66,7 @@ static inline void tcg_self_dir(const char *hier, char *out, size_t size)
 		const char *path = c2 + 1;
 		bool match = unified ? ctrls[0] == '\0' : strcmp(ctrls, hier) == 0;
 		if (match) {
-			snprintf(out, size, "%s/%s%s", TCG_ROOT, hier, strcmp(path, "/") == 0 ? "" : path);
+			tcg_fmt(out, size, "%s/%s%s", TCG_ROOT, hier, strcmp(path, "/") == 0 ? "" : path);
 			break;
 		}
 	}
@@ -64,10 +78,10 @@ static inline int tcg_base(const char *hier, char *out, size_t size)
 {
 	char self[400];
 	tcg_self_dir(hier, self, sizeof(self));
-	snprintf(out, size, "%s/cadet-bpf-test-%d", self, (int)getpid());
+	tcg_fmt(out, size, "%s/cadet-bpf-test-%d", self, (int)getpid());
 	if (mkdir(out, 0755) == 0) {
 		if (tcg_ndirs < TCG_MAX)
-			snprintf(tcg_dirs[tcg_ndirs++], sizeof(tcg_dirs[0]), "%s", out);
+			tcg_fmt(tcg_dirs[tcg_ndirs++], sizeof(tcg_dirs[0]), "%s", out);
 	} else if (errno != EEXIST) {
 		return -1;
 	}
@@ -78,10 +92,10 @@ static inline int tcg_base(const char *hier, char *out, size_t size)
  * names the test's cgroups in every hierarchy (as kubepods does). */
 static inline int tcg_base_at_root(const char *hier, char *out, size_t size)
 {
-	snprintf(out, size, "%s/%s/cadet-bpf-test-%d", TCG_ROOT, hier, (int)getpid());
+	tcg_fmt(out, size, "%s/%s/cadet-bpf-test-%d", TCG_ROOT, hier, (int)getpid());
 	if (mkdir(out, 0755) == 0) {
 		if (tcg_ndirs < TCG_MAX)
-			snprintf(tcg_dirs[tcg_ndirs++], sizeof(tcg_dirs[0]), "%s", out);
+			tcg_fmt(tcg_dirs[tcg_ndirs++], sizeof(tcg_dirs[0]), "%s", out);
 	} else if (errno != EEXIST) {
 		return -1;
 	}
@@ -93,7 +107,7 @@ static inline int tcg_mkdir(const char *path)
 	if (mkdir(path, 0755) != 0)
 		return -1;
 	if (tcg_ndirs < TCG_MAX)
-		snprintf(tcg_dirs[tcg_ndirs++], sizeof(tcg_dirs[0]), "%s", path);
+		tcg_fmt(tcg_dirs[tcg_ndirs++], sizeof(tcg_dirs[0]), "%s", path);
 	return 0;
 }
 
@@ -143,7 +157,7 @@ static inline void tcg_cleanup(void)
 static inline int tcg_write(const char *dir, const char *file, const char *text)
 {
 	char path[600];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	tcg_fmt(path, sizeof(path), "%s/%s", dir, file);
 	int fd = open(path, O_WRONLY);
 	if (fd < 0)
 		return -1;
@@ -157,7 +171,7 @@ static inline int tcg_write(const char *dir, const char *file, const char *text)
 static inline int tcg_join(const char *dir, pid_t pid)
 {
 	char text[32];
-	snprintf(text, sizeof(text), "%d", (int)pid);
+	tcg_fmt(text, sizeof(text), "%d", (int)pid);
 	return tcg_write(dir, "cgroup.procs", text);
 }
 
@@ -165,7 +179,7 @@ static inline int tcg_join(const char *dir, pid_t pid)
 static inline int tcg_read_u64(const char *dir, const char *file, const char *key, uint64_t *out)
 {
 	char path[600], line[256];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	tcg_fmt(path, sizeof(path), "%s/%s", dir, file);
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -1;

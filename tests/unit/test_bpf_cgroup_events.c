@@ -96,11 +96,11 @@ static void test_mkdir_rmdir(void **state)
 	char v1[512], v2[512], a[600], b[600];
 
 	memset(&s, 0, sizeof(s));
-	snprintf(s.marker, sizeof(s.marker), "cadet-bpf-test-%d/", (int)getpid());
+	tcg_fmt(s.marker, sizeof(s.marker), "cadet-bpf-test-%d/", (int)getpid());
 	assert_int_equal(tcg_base("cpuacct", v1, sizeof(v1)), 0);
 	assert_int_equal(tcg_base("unified", v2, sizeof(v2)), 0);
-	snprintf(a, sizeof(a), "%s/lifecycle", v1);
-	snprintf(b, sizeof(b), "%s/lifecycle", v2);
+	tcg_fmt(a, sizeof(a), "%s/lifecycle", v1);
+	tcg_fmt(b, sizeof(b), "%s/lifecycle", v2);
 	assert_int_equal(tcg_mkdir(a), 0);
 	assert_int_equal(tcg_mkdir(b), 0);
 	uint64_t ino_a = tcg_ino(a), ino_b = tcg_ino(b);
@@ -144,15 +144,15 @@ static void test_final_cpu_at_rmdir(void **state)
 	struct bpf_cgroup_events *ev = *state;
 	static struct seen s;
 	char v1[512], v2[512], a[600], b[600], c[600];
-	struct tcg_child child, child2;
+	struct tcg_child child = { -1, -1 }, child2 = { -1, -1 };
 
 	memset(&s, 0, sizeof(s));
-	snprintf(s.marker, sizeof(s.marker), "cadet-bpf-test-%d/", (int)getpid());
+	tcg_fmt(s.marker, sizeof(s.marker), "cadet-bpf-test-%d/", (int)getpid());
 	assert_int_equal(tcg_base("cpuacct", v1, sizeof(v1)), 0);
 	assert_int_equal(tcg_base("unified", v2, sizeof(v2)), 0);
-	snprintf(a, sizeof(a), "%s/burn", v1);
-	snprintf(b, sizeof(b), "%s/burn", v2);
-	snprintf(c, sizeof(c), "%s/burn-read", v2);
+	tcg_fmt(a, sizeof(a), "%s/burn", v1);
+	tcg_fmt(b, sizeof(b), "%s/burn", v2);
+	tcg_fmt(c, sizeof(c), "%s/burn-read", v2);
 	assert_int_equal(tcg_mkdir(a), 0);
 	assert_int_equal(tcg_mkdir(b), 0);
 	assert_int_equal(tcg_mkdir(c), 0);
@@ -213,15 +213,15 @@ static void test_oom_kill(void **state)
 	struct bpf_cgroup_events *ev = *state;
 	static struct seen s;
 	char mem[512], m[600];
-	struct tcg_child child;
+	struct tcg_child child = { -1, -1 };
 	size_t bytes = 256u << 20;
 
 	if (!bpf_cgroup_events_have_oom(ev))
 		skip();
 	memset(&s, 0, sizeof(s));
-	snprintf(s.marker, sizeof(s.marker), "cadet-bpf-test-%d/", (int)getpid());
+	tcg_fmt(s.marker, sizeof(s.marker), "cadet-bpf-test-%d/", (int)getpid());
 	assert_int_equal(tcg_base("memory", mem, sizeof(mem)), 0);
-	snprintf(m, sizeof(m), "%s/oom", mem);
+	tcg_fmt(m, sizeof(m), "%s/oom", mem);
 	assert_int_equal(tcg_mkdir(m), 0);
 	assert_int_equal(tcg_write(m, "memory.limit_in_bytes", "33554432"), 0);
 	assert_int_equal(tcg_spawn(allocate_past_limit, &bytes, &child), 0);

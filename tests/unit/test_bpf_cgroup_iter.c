@@ -69,13 +69,13 @@ static int setup(void **state)
 	struct cadet_error err = { 0 };
 
 	memset(&f, 0, sizeof(f));
-	snprintf(f.rel_base, sizeof(f.rel_base), "cadet-bpf-test-%d", (int)getpid());
+	tcg_fmt(f.rel_base, sizeof(f.rel_base), "cadet-bpf-test-%d", (int)getpid());
 	for (size_t h = 0; h < 3; h++) {
 		if (tcg_base_at_root(hiers[h], f.base[h], sizeof(f.base[h])) != 0)
 			goto fail;
 		for (size_t i = 0; i < N_TREE; i++) {
 			char path[700];
-			snprintf(path, sizeof(path), "%s/%s", f.base[h], tree[i]);
+			tcg_fmt(path, sizeof(path), "%s/%s", f.base[h], tree[i]);
 			if (tcg_mkdir(path) != 0)
 				goto fail;
 		}
@@ -85,13 +85,13 @@ static int setup(void **state)
 		if (pipe(ready) != 0)
 			goto fail;
 		struct work w = { containers[i].burn_ms, containers[i].touch_bytes, ready[1] };
-		struct tcg_child child;
+		struct tcg_child child = { -1, -1 };
 		if (tcg_spawn(work_then_sleep, &w, &child) != 0)
 			goto fail;
 		close(ready[1]);
 		for (size_t h = 0; h < 3; h++) {
 			char path[700];
-			snprintf(path, sizeof(path), "%s/%s", f.base[h], containers[i].path);
+			tcg_fmt(path, sizeof(path), "%s/%s", f.base[h], containers[i].path);
 			if (tcg_join(path, child.pid) != 0)
 				goto fail;
 		}
@@ -134,7 +134,7 @@ static int keep_entry(const struct bpf_cgroup_iter_entry *e, void *ctx, struct c
 	struct walk *w = ctx;
 	if (w->n >= MAX_ENTRIES)
 		return cadet_error_set(err, E2BIG, "too many entries");
-	snprintf(w->relpath[w->n], sizeof(w->relpath[0]), "%s", e->relpath);
+	tcg_fmt(w->relpath[w->n], sizeof(w->relpath[0]), "%s", e->relpath);
 	w->e[w->n] = *e;
 	w->e[w->n].relpath = w->relpath[w->n];
 	w->n++;
@@ -161,7 +161,7 @@ static void read_files(struct fixture *f, const char *sub, struct cgroup_stats *
 	struct cadet_error err = { 0 };
 	struct cgroup_handle *h = NULL;
 	char rel[300];
-	snprintf(rel, sizeof(rel), "%s%s%s", f->rel_base, sub[0] ? "/" : "", sub);
+	tcg_fmt(rel, sizeof(rel), "%s%s%s", f->rel_base, sub[0] ? "/" : "", sub);
 	if (cgroup_handle_open(f->files, rel, &h, &err) != 0)
 		fail_msg("cgroup_handle_open %s: %s", rel, err.msg);
 	int rc = cgroup_handle_read(f->files, h, st, &err);
@@ -178,7 +178,7 @@ static void assert_tree(const struct walk *w, const char *dir)
 	for (size_t i = 0; i < N_TREE; i++) {
 		char path[700];
 		assert_string_equal(w->e[i + 1].relpath, tree[i]); /* pre-order, parents first */
-		snprintf(path, sizeof(path), "%s/%s", dir, tree[i]);
+		tcg_fmt(path, sizeof(path), "%s/%s", dir, tree[i]);
 		assert_int_equal(w->e[i + 1].cgroup_id, tcg_ino(path));
 		assert_int_equal(w->e[i + 1].level, w->e[0].level + (strchr(tree[i], '/') ? 2 : 1));
 	}
@@ -220,7 +220,7 @@ static void test_cgroup2_agrees_with_files(void **state)
 		uint64_t usage_usec = 0;
 		char dir[700];
 		read_files(f, w.e[i].relpath, &st);
-		snprintf(dir, sizeof(dir), "%s%s%s", f->base[2], w.e[i].relpath[0] ? "/" : "", w.e[i].relpath);
+		tcg_fmt(dir, sizeof(dir), "%s%s%s", f->base[2], w.e[i].relpath[0] ? "/" : "", w.e[i].relpath);
 		assert_int_equal(tcg_read_u64(dir, "cpu.stat", "usage_usec", &usage_usec), 0);
 		assert_true(w.e[i].has_cpu);
 		/* the walk flushed rstat: same number as cpu.stat, in ns */
@@ -262,10 +262,10 @@ static void test_ring_grows(void **state)
 	char dir[700], sub[800];
 	int extra = 600;
 
-	snprintf(dir, sizeof(dir), "%s/many", f->base[2]);
+	tcg_fmt(dir, sizeof(dir), "%s/many", f->base[2]);
 	assert_int_equal(tcg_mkdir(dir), 0);
 	for (int i = 0; i < extra; i++) {
-		snprintf(sub, sizeof(sub), "%s/cg%03d", dir, i);
+		tcg_fmt(sub, sizeof(sub), "%s/cg%03d", dir, i);
 		assert_int_equal(tcg_mkdir(sub), 0);
 	}
 	assert_int_equal(bpf_cgroup_iter_open(dir, 1, &it, &err), 0);
