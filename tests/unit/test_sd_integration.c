@@ -195,7 +195,7 @@ static void test_watchdog(void **state)
 	struct sd_integration *sdi = NULL;
 	struct cadet_error err;
 	assert_int_equal(sd_integration_start(base, NULL, NULL, &sdi, &err), 0);
-	run_for(base, 350);
+	run_for(base, 450);
 	int pings = 0;
 	for (;;) {
 		next_message(s, msg, sizeof(msg));
@@ -204,7 +204,7 @@ static void test_watchdog(void **state)
 		assert_string_equal(msg, "WATCHDOG=1");
 		pings++;
 	}
-	assert_in_range(pings, 2, 4);
+	assert_in_range(pings, 2, 5); /* 4, give or take a late timer */
 	sd_integration_free(sdi);
 
 	/* no watchdog for another process's WATCHDOG_PID */
