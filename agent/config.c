@@ -185,9 +185,13 @@ int agent_config_parse(struct agent_config *cfg, int argc, char **argv, struct c
 	}
 	if (optind < argc)
 		return cadet_error_set(err, EINVAL, "unexpected argument \"%s\" (see --help)", argv[optind]);
-	if (cfg->window_ns < cfg->interval_ns)
-		return cadet_error_set(err, EINVAL, "--window (%llus) must not be shorter than --interval",
-				       (unsigned long long)(cfg->window_ns / 1000000000ULL));
+	if (cfg->window_ns < cfg->interval_ns) {
+		char window[32], interval[32];
+		duration_format(cfg->window_ns, window, sizeof(window));
+		duration_format(cfg->interval_ns, interval, sizeof(interval));
+		return cadet_error_set(err, EINVAL, "--window %s must not be shorter than --interval %s", window,
+				       interval);
+	}
 	if (cfg->window_ns / cfg->interval_ns > 4000)
 		return cadet_error_set(err, EINVAL, "--window is more than 4000 intervals");
 	return 0;
