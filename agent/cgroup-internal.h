@@ -26,6 +26,9 @@ struct cgroup_reader {
 	/* Turns the kept files of h into stats. */
 	int (*read)(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
 		    struct cadet_error *err);
+	/* Updates CPU and memory usage in out (which holds the last full read). */
+	int (*read_usage)(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
+			  struct cadet_error *err);
 };
 
 enum { CGROUP_MAX_DIRS = 6 };

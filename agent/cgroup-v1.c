@@ -117,6 +117,7 @@ static int read_memory(struct cgroup_handle *h, struct cgroup_stats *out, char *
 		if (!(found & 1))
 			return cadet_error_set(err, EINVAL, "memory.stat: no %s", keys[0]);
 		inactive_file = v[0];
+		out->memory_inactive_file_bytes = v[0];
 		out->memory_rss_bytes = v[1];
 		out->memory_page_faults = v[2];
 		out->memory_major_page_faults = v[3];
@@ -175,9 +176,28 @@ static int v1_read(struct cgroup_collector *c, struct cgroup_handle *h, struct c
 	return 0;
 }
 
+static int v1_read_usage(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
+			 struct cadet_error *err)
+{
+	(void)c;
+	char buf[256];
+	size_t len;
+	if (cgroup_kept_read(h, F_CPUACCT_USAGE, "cpuacct.usage", buf, sizeof(buf), &len, err) != 0 ||
+	    parse_single_u64(buf, len, "cpuacct.usage", 0, &out->cpu_usage_ns, err) != 0)
+		return -1;
+	out->have |= CGROUP_HAVE_CPU;
+	if (!(out->have & CGROUP_HAVE_MEMORY))
+		return 0;
+	if (cgroup_kept_read(h, F_MEMORY_USAGE, "memory.usage_in_bytes", buf, sizeof(buf), &len, err) != 0 ||
+	    parse_single_u64(buf, len, "memory.usage_in_bytes", 0, &out->memory_usage_bytes, err) != 0)
+		return -1;
+	return 0;
+}
+
 const struct cgroup_reader cgroup_reader_v1 = {
 	.name = "v1",
 	.files = v1_files,
 	.n_files = F_COUNT,
 	.read = v1_read,
+	.read_usage = v1_read_usage,
 };

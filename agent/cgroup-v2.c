@@ -100,6 +100,7 @@ static int read_memory(struct cgroup_handle *h, struct cgroup_stats *out, char *
 		if (!(found & 1))
 			return cadet_error_set(err, EINVAL, "memory.stat: no %s", keys[0]);
 		inactive_file = v[0];
+		out->memory_inactive_file_bytes = v[0];
 		out->memory_rss_bytes = v[1];
 		out->memory_page_faults = v[2];
 		out->memory_major_page_faults = v[3];
@@ -167,9 +168,27 @@ static int v2_read(struct cgroup_collector *c, struct cgroup_handle *h, struct c
 	return 0;
 }
 
+static int v2_read_usage(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
+			 struct cadet_error *err)
+{
+	(void)c;
+	char buf[CGROUP_READ_BUF];
+	size_t len;
+	/* cpu.stat carries usage and throttling in one small file */
+	if (read_cpu(h, out, buf, err) != 0)
+		return -1;
+	if (!(out->have & CGROUP_HAVE_MEMORY))
+		return 0;
+	if (cgroup_kept_read(h, F_MEMORY_CURRENT, "memory.current", buf, CGROUP_READ_BUF, &len, err) != 0 ||
+	    parse_single_u64(buf, len, "memory.current", 0, &out->memory_usage_bytes, err) != 0)
+		return -1;
+	return 0;
+}
+
 const struct cgroup_reader cgroup_reader_v2 = {
 	.name = "v2",
 	.files = v2_files,
 	.n_files = F_COUNT,
 	.read = v2_read,
+	.read_usage = v2_read_usage,
 };

@@ -240,6 +240,19 @@ int cgroup_handle_read(struct cgroup_collector *c, struct cgroup_handle *h, stru
 	return 0;
 }
 
+int cgroup_handle_read_usage(struct cgroup_collector *c, struct cgroup_handle *h,
+			     const struct cgroup_stats *last_full, struct cgroup_stats *out, struct cadet_error *err)
+{
+	*out = *last_full;
+	if (c->reader->read_usage(c, h, out, err) != 0)
+		return cadet_error_prefix(err, "cgroup %s", *h->relpath ? h->relpath : "/");
+	if (out->have & CGROUP_HAVE_MEMORY)
+		out->memory_working_set_bytes = out->memory_usage_bytes > out->memory_inactive_file_bytes
+							? out->memory_usage_bytes - out->memory_inactive_file_bytes
+							: 0;
+	return 0;
+}
+
 void cgroup_handle_close(struct cgroup_handle *h)
 {
 	if (!h)

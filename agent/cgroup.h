@@ -57,6 +57,7 @@ struct cgroup_stats {
 	uint64_t cpu_throttled_ns;
 	uint64_t memory_usage_bytes;
 	uint64_t memory_working_set_bytes; /* usage - inactive_file, floored at 0 */
+	uint64_t memory_inactive_file_bytes; /* v2 inactive_file, v1 total_inactive_file */
 	uint64_t memory_rss_bytes;         /* v2 anon, v1 total_rss */
 	uint64_t memory_page_faults;
 	uint64_t memory_major_page_faults;
@@ -90,6 +91,14 @@ int cgroup_handle_open(struct cgroup_collector *c, const char *relpath, struct c
  * vanished (callers drop it quietly), other errnums for malformed files. */
 int cgroup_handle_read(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
 		       struct cadet_error *err);
+/* The cheap read for cycles between full reads: only cumulative CPU and
+ * memory usage (v1 cpuacct.usage and memory.usage_in_bytes; v2 cpu.stat and
+ * memory.current), the rest carried over from `last_full`, with the working
+ * set recomputed from the new usage and the last inactive_file. memory.stat
+ * alone costs about four times the two usage files together, and its
+ * slow-moving parts need not be read every second. */
+int cgroup_handle_read_usage(struct cgroup_collector *c, struct cgroup_handle *h,
+			     const struct cgroup_stats *last_full, struct cgroup_stats *out, struct cadet_error *err);
 void cgroup_handle_close(struct cgroup_handle *h);
 /* True when errnum from open/read means the cgroup is gone, not broken. */
 bool cgroup_error_is_vanished(int errnum);

@@ -1,7 +1,7 @@
 /* collect.c: the collection cycle (see collect.h). Tracked cgroups live in
  * an array sorted by path; a discovery scan builds the new set, keeping the
- * open handles of cgroups that are still there, opening new ones and
- * closing the rest. */
+ * open handles (and last full read) of cgroups that are still there,
+ * opening new ones and closing the rest. */
 #include "agent/collect.h"
 
 #include <errno.h>
@@ -22,6 +22,9 @@ struct tracked {
 	uint64_t created_ns;
 	struct cgroup_handle *handle;
 	bool error_logged;
+	bool have_full;             /* last_full holds a full read */
+	uint64_t last_full_ns;      /* monotonic time of that read */
+	struct cgroup_stats last_full;
 };
 
 struct tracked_set {
@@ -37,6 +40,8 @@ struct collection {
 	struct tracked_set tracked;
 	struct collect_counters counters;
 	bool node_error_logged;
+	uint64_t full_read_interval_ns;
+	uint64_t now_ns; /* start of the running cycle */
 };
 
 static void tracked_set_clear(struct tracked_set *set)
@@ -54,6 +59,7 @@ int collection_open(const struct collect_options *opts, struct collection **out,
 	struct collection *c = calloc(1, sizeof(*c));
 	if (!c)
 		return cadet_error_set(err, ENOMEM, "collection");
+	c->full_read_interval_ns = opts->full_read_interval_ns;
 	if (cgroup_collector_open(opts->cgroup_root, &c->cgroups, err) != 0 ||
 	    node_reader_open(opts->proc_root, opts->fs_path, &c->node, err) != 0 ||
 	    cgroup_handle_open(c->cgroups, "", &c->root, err) != 0 ||
@@ -151,6 +157,9 @@ static void adopt_handles(struct collection *c, struct tracked_set *next)
 		if (old && old->handle) {
 			t->handle = TAKE_PTR(old->handle);
 			t->error_logged = old->error_logged;
+			t->have_full = old->have_full;
+			t->last_full_ns = old->last_full_ns;
+			t->last_full = old->last_full;
 		} else {
 			struct cadet_error open_err;
 			if (cgroup_handle_open(c->cgroups, t->relpath, &t->handle, &open_err) != 0) {
@@ -214,9 +223,17 @@ static void read_tracked(struct collection *c, struct tracked *t, struct cgroup_
 	*ok = false;
 	if (!t->handle)
 		return;
-	if (cgroup_handle_read(c->cgroups, t->handle, stats, &err) == 0) {
+	bool full = !t->have_full || c->now_ns - t->last_full_ns >= c->full_read_interval_ns;
+	int r = full ? cgroup_handle_read(c->cgroups, t->handle, stats, &err)
+		     : cgroup_handle_read_usage(c->cgroups, t->handle, &t->last_full, stats, &err);
+	if (r == 0) {
 		*ok = true;
 		t->error_logged = false;
+		if (full) {
+			t->have_full = true;
+			t->last_full_ns = c->now_ns;
+			t->last_full = *stats;
+		}
 		return;
 	}
 	if (cgroup_error_is_vanished(err.errnum)) {
@@ -236,6 +253,7 @@ static void read_tracked(struct collection *c, struct tracked *t, struct cgroup_
 int collection_run_cycle(struct collection *c, struct store *s, struct cadet_error *err)
 {
 	uint64_t start = clock_monotonic_ns();
+	c->now_ns = start;
 	store_begin_cycle(s, start, clock_realtime_ns());
 	if (discovery_scan_due(c->discovery, start)) {
 		struct cadet_error scan_err;

@@ -16,7 +16,7 @@ bench_pods_create() {
 	done
 	_i=0
 	while [ $_i -lt "$1" ]; do
-		_uid=$(printf 'bench%03d-0000-4000-8000-%012d' $((_i % 1000)) $_i)
+		_uid=$(printf 'bee%05x-0000-4000-8000-%012x' $_i $_i)
 		for _c in $CGROUP_DIRS; do
 			mkdir -p "/sys/fs/cgroup/$_c/$BENCH_BASE/pod$_uid/c0$_uid" \
 				"/sys/fs/cgroup/$_c/$BENCH_BASE/pod$_uid/c1$_uid"
@@ -27,7 +27,7 @@ bench_pods_create() {
 
 bench_pods_remove() {
 	for _c in $CGROUP_DIRS; do
-		for _p in /sys/fs/cgroup/$_c/$BENCH_BASE/podbench*; do
+		for _p in /sys/fs/cgroup/$_c/$BENCH_BASE/podbee*; do
 			[ -d "$_p" ] || continue
 			rmdir "$_p"/c* 2>/dev/null
 			rmdir "$_p" 2>/dev/null
