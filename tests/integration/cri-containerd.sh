@@ -183,4 +183,12 @@ grep -q "container runtime at $CTRD_ENDPOINT is back" "$CTRD_DIR/agent.log"
 check "recovery logged"
 kill -0 "$AGENT_PID" 2>/dev/null
 check "agent still running"
+
+# A clean exit on SIGTERM (under ASan this also means no leaks).
+kill "$AGENT_PID"
+wait "$AGENT_PID"
+rc=$?
+AGENT_PID=""
+[ $rc -eq 0 ]
+check "agent exits 0 on SIGTERM"
 echo "PASS: cri-containerd"

@@ -32,9 +32,9 @@
 #define MS 1000000ULL
 
 struct sockdir {
-	char dir[64];
-	char path[128];
-	char endpoint[160];
+	char dir[48];
+	char path[80]; /* fits sockaddr_un.sun_path */
+	char endpoint[96];
 	int listen_fd;
 };
 
