@@ -144,7 +144,7 @@ static void list_nodes(struct api *api, const struct https_request *req, struct 
 	time_format_rfc3339(clock_realtime_ns(), created, sizeof(created));
 
 	if (only_name) {
-		struct node_snapshot *snap = store_get(api->store, only_name, now_mono);
+		struct node_snapshot *snap = agg_store_get(api->store, only_name, now_mono);
 		if (!snap) {
 			char msg[512];
 			snprintf(msg, sizeof(msg), "nodemetrics.metrics.k8s.io \"%s\" not found", only_name);
@@ -161,7 +161,7 @@ static void list_nodes(struct api *api, const struct https_request *req, struct 
 	struct node_snapshot **snaps = NULL;
 	size_t n = 0;
 	struct cadet_error err = { 0 };
-	if (store_list(api->store, now_mono, &snaps, &n, &err) < 0) {
+	if (agg_store_list(api->store, now_mono, &snaps, &n, &err) < 0) {
 		reply_status(resp, 500, "InternalError", err.msg, NULL, NULL);
 		return;
 	}
@@ -178,7 +178,7 @@ static void list_nodes(struct api *api, const struct https_request *req, struct 
 		render_node_metrics(&resp->body, node, created, false);
 	}
 	render_list_end(&resp->body);
-	store_snapshots_free(snaps, n);
+	agg_store_snapshots_free(snaps, n);
 	resp->code = 200;
 }
 
@@ -195,7 +195,7 @@ static void list_pods(struct api *api, const struct https_request *req, struct h
 	struct node_snapshot **snaps = NULL;
 	size_t n = 0;
 	struct cadet_error err = { 0 };
-	if (store_list(api->store, clock_monotonic_ns(), &snaps, &n, &err) < 0) {
+	if (agg_store_list(api->store, clock_monotonic_ns(), &snaps, &n, &err) < 0) {
 		reply_status(resp, 500, "InternalError", err.msg, NULL, NULL);
 		return;
 	}
@@ -226,7 +226,7 @@ static void list_pods(struct api *api, const struct https_request *req, struct h
 			render_pod_metrics(&resp->body, node, pod, created, false);
 		}
 	}
-	store_snapshots_free(snaps, n);
+	agg_store_snapshots_free(snaps, n);
 	if (only_name && !found) {
 		char msg[600];
 		snprintf(msg, sizeof(msg), "podmetrics.metrics.k8s.io \"%s/%s\" not found", namespace_, only_name);
@@ -294,7 +294,7 @@ void api_handle(void *ctx, const struct https_request *req, struct https_respons
 		return;
 	}
 	if (strcmp(path, "/readyz") == 0) {
-		bool ready = store_ever_stored(api->store) ||
+		bool ready = agg_store_ever_stored(api->store) ||
 			     clock_monotonic_ns() - api->start_mono_ns >= api->ready_grace_ns;
 		reply_text(resp, ready ? 200 : 503, ready ? "ok" : "not ready: no node report received yet");
 		return;

@@ -11,7 +11,7 @@
 #include "store.h"
 
 struct api {
-	struct store *store;
+	struct agg_store *store;
 	bool auth_required;      /* refuse the API to clients without a verified certificate */
 	uint64_t start_mono_ns;
 	uint64_t ready_grace_ns; /* /readyz is ok after this even with no report */

@@ -37,7 +37,7 @@ static size_t utf8_valid_len(const unsigned char *s)
 	return len;
 }
 
-void json_append_string(struct strbuf *sb, const char *s)
+void agg_json_string(struct strbuf *sb, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;

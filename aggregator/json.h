@@ -8,6 +8,6 @@
 #include "common/strbuf.h"
 
 /* Appends s as a quoted JSON string. */
-void json_append_string(struct strbuf *sb, const char *s);
+void agg_json_string(struct strbuf *sb, const char *s);
 
 #endif

@@ -132,7 +132,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 
 struct loop_ctx {
 	struct event_base *base;
-	struct store *store;
+	struct agg_store *store;
 };
 
 static void on_signal(evutil_socket_t sig, short events, void *arg)
@@ -148,14 +148,14 @@ static void on_sweep(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	struct loop_ctx *ctx = arg;
-	size_t dropped = store_expire(ctx->store, clock_monotonic_ns());
+	size_t dropped = agg_store_expire(ctx->store, clock_monotonic_ns());
 	if (dropped > 0)
-		log_info("dropped %zu stale node(s); %zu live", dropped, store_node_count(ctx->store));
+		log_info("dropped %zu stale node(s); %zu live", dropped, agg_store_node_count(ctx->store));
 }
 
-static void store_freep(struct store **p)
+static void agg_store_freep(struct agg_store **p)
 {
-	store_free(*p);
+	agg_store_free(*p);
 }
 
 static void event_base_freep(struct event_base **p)
@@ -192,7 +192,7 @@ static int run(const struct options *opt)
 	uint64_t res = opt->metric_resolution_ns;
 	/* Released in reverse order: events, gRPC server, HTTPS server, gRPC
 	 * library, event base, store. */
-	_cleanup_(store_freep) struct store *store = NULL;
+	_cleanup_(agg_store_freep) struct agg_store *store = NULL;
 	_cleanup_(event_base_freep) struct event_base *base = NULL;
 	_cleanup_(grpc_shutdownp) bool grpc_initialised = false;
 	_cleanup_(https_server_freep) struct https_server *https = NULL;
@@ -202,7 +202,7 @@ static int run(const struct options *opt)
 	_cleanup_(event_freep) struct event *sweep = NULL;
 	_cleanup_(sd_integration_freep) struct sd_integration *sd = NULL;
 
-	if (store_new(STALE_FACTOR * res, &store, &err) < 0) {
+	if (agg_store_new(STALE_FACTOR * res, &store, &err) < 0) {
 		log_error("%s", err.msg);
 		return 1;
 	}

@@ -74,7 +74,7 @@ struct push_server {
 	struct tag shutdown_tag;
 	bool shutdown_notified; /* the server's shutdown tag arrived */
 	size_t live_calls;      /* struct push_call alive, requested ones included */
-	struct store *store;
+	struct agg_store *store;
 	uint64_t metric_resolution_ns;
 	int port;
 };
@@ -194,7 +194,7 @@ static int take_report(struct push_call *pc, grpc_byte_buffer *buf, struct cadet
 			 report->agent_version && *report->agent_version ? report->agent_version : "unknown");
 		gpr_free(peer);
 	}
-	if (store_put(pc->srv->store, report, clock_monotonic_ns(), err) < 0)
+	if (agg_store_put(pc->srv->store, report, clock_monotonic_ns(), err) < 0)
 		return -1;
 	pc->reports++;
 	return 0;
@@ -320,7 +320,7 @@ static int server_credentials(const struct push_server_config *cfg, grpc_server_
 	return 0;
 }
 
-int push_server_start(const struct push_server_config *cfg, struct store *store,
+int push_server_start(const struct push_server_config *cfg, struct agg_store *store,
 		      struct push_server **out, struct cadet_error *err)
 {
 	grpc_server_credentials *creds = NULL;

@@ -20,7 +20,7 @@ struct push_server_config {
 struct push_server;
 
 /* Binds, starts the server and its thread. Call after grpc_init(). */
-int push_server_start(const struct push_server_config *cfg, struct store *store,
+int push_server_start(const struct push_server_config *cfg, struct agg_store *store,
 		      struct push_server **out, struct cadet_error *err);
 int push_server_port(const struct push_server *srv);
 /* Cancels every stream, stops the thread, frees everything. */

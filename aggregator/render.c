@@ -19,9 +19,9 @@ static void render_labels(struct strbuf *sb, Cadet__V1__Label *const *labels, si
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
 			strbuf_append(sb, ",", 1);
-		json_append_string(sb, labels[i]->key ? labels[i]->key : "");
+		agg_json_string(sb, labels[i]->key ? labels[i]->key : "");
 		strbuf_append(sb, ":", 1);
-		json_append_string(sb, labels[i]->value ? labels[i]->value : "");
+		agg_json_string(sb, labels[i]->value ? labels[i]->value : "");
 	}
 	strbuf_append(sb, "}", 1);
 }
@@ -49,7 +49,7 @@ void render_node_metrics(struct strbuf *sb, const Cadet__V1__NodeReport *node,
 	if (standalone)
 		strbuf_puts(sb, "\"kind\":\"NodeMetrics\",\"apiVersion\":\"" GROUP_VERSION "\",");
 	strbuf_puts(sb, "\"metadata\":{\"name\":");
-	json_append_string(sb, node->node_name);
+	agg_json_string(sb, node->node_name);
 	strbuf_printf(sb, ",\"creationTimestamp\":\"%s\"", creation_rfc3339);
 	render_labels(sb, node->labels, node->n_labels);
 	strbuf_append(sb, "}", 1);
@@ -66,9 +66,9 @@ void render_pod_metrics(struct strbuf *sb, const Cadet__V1__NodeReport *node,
 	if (standalone)
 		strbuf_puts(sb, "\"kind\":\"PodMetrics\",\"apiVersion\":\"" GROUP_VERSION "\",");
 	strbuf_puts(sb, "\"metadata\":{\"name\":");
-	json_append_string(sb, pod->name);
+	agg_json_string(sb, pod->name);
 	strbuf_puts(sb, ",\"namespace\":");
-	json_append_string(sb, pod->namespace_);
+	agg_json_string(sb, pod->namespace_);
 	strbuf_printf(sb, ",\"creationTimestamp\":\"%s\"", creation_rfc3339);
 	render_labels(sb, pod->labels, pod->n_labels);
 	strbuf_append(sb, "}", 1);
@@ -77,7 +77,7 @@ void render_pod_metrics(struct strbuf *sb, const Cadet__V1__NodeReport *node,
 	for (size_t i = 0; i < pod->n_containers; i++) {
 		const Cadet__V1__ContainerReport *c = pod->containers[i];
 		strbuf_puts(sb, i > 0 ? ",{\"name\":" : "{\"name\":");
-		json_append_string(sb, c->name);
+		agg_json_string(sb, c->name);
 		strbuf_append(sb, ",", 1);
 		render_usage(sb, c->cpu_usage_nanocores, c->memory_working_set_bytes);
 		strbuf_append(sb, "}", 1);
@@ -100,20 +100,20 @@ void render_status(struct strbuf *sb, int code, const char *reason, const char *
 		   const char *details_kind, const char *details_name)
 {
 	strbuf_puts(sb, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":");
-	json_append_string(sb, message);
+	agg_json_string(sb, message);
 	strbuf_puts(sb, ",\"reason\":");
-	json_append_string(sb, reason);
+	agg_json_string(sb, reason);
 	if (details_kind || details_name) {
 		strbuf_puts(sb, ",\"details\":{");
 		if (details_name) {
 			strbuf_puts(sb, "\"name\":");
-			json_append_string(sb, details_name);
+			agg_json_string(sb, details_name);
 			strbuf_append(sb, ",", 1);
 		}
 		strbuf_puts(sb, "\"group\":\"" GROUP "\"");
 		if (details_kind) {
 			strbuf_puts(sb, ",\"kind\":");
-			json_append_string(sb, details_kind);
+			agg_json_string(sb, details_kind);
 		}
 		strbuf_append(sb, "}", 1);
 	}

@@ -16,7 +16,7 @@
 #define MAX_PODS_PER_NODE 10000
 #define MAX_CONTAINERS_PER_POD 1000
 
-struct store {
+struct agg_store {
 	pthread_mutex_t lock;
 	uint64_t stale_after_ns;
 	struct node_snapshot **nodes; /* sorted by report->node_name */
@@ -38,9 +38,9 @@ void node_snapshot_unref(struct node_snapshot *snap)
 	free(snap);
 }
 
-int store_new(uint64_t stale_after_ns, struct store **out, struct cadet_error *err)
+int agg_store_new(uint64_t stale_after_ns, struct agg_store **out, struct cadet_error *err)
 {
-	struct store *store = calloc(1, sizeof(*store));
+	struct agg_store *store = calloc(1, sizeof(*store));
 	if (!store)
 		return cadet_error_set(err, ENOMEM, "allocating the store");
 	int r = pthread_mutex_init(&store->lock, NULL);
@@ -53,7 +53,7 @@ int store_new(uint64_t stale_after_ns, struct store **out, struct cadet_error *e
 	return 0;
 }
 
-void store_free(struct store *store)
+void agg_store_free(struct agg_store *store)
 {
 	if (!store)
 		return;
@@ -70,7 +70,7 @@ static bool name_ok(const char *s)
 	return len > 0 && len <= MAX_NAME_BYTES;
 }
 
-int store_validate_report(const Cadet__V1__NodeReport *report, struct cadet_error *err)
+int agg_store_validate_report(const Cadet__V1__NodeReport *report, struct cadet_error *err)
 {
 	if (!name_ok(report->node_name))
 		return cadet_error_set(err, EINVAL, "report without a valid node_name");
@@ -95,7 +95,7 @@ int store_validate_report(const Cadet__V1__NodeReport *report, struct cadet_erro
 }
 
 /* Index of the node or of where it would be inserted; *found says which. */
-static size_t find_locked(const struct store *store, const char *name, bool *found)
+static size_t find_locked(const struct agg_store *store, const char *name, bool *found)
 {
 	size_t lo = 0, hi = store->n;
 	while (lo < hi) {
@@ -114,16 +114,16 @@ static size_t find_locked(const struct store *store, const char *name, bool *fou
 	return lo;
 }
 
-static bool is_live(const struct store *store, const struct node_snapshot *snap, uint64_t now_mono_ns)
+static bool is_live(const struct agg_store *store, const struct node_snapshot *snap, uint64_t now_mono_ns)
 {
 	return now_mono_ns < snap->received_mono_ns ||
 	       now_mono_ns - snap->received_mono_ns <= store->stale_after_ns;
 }
 
-int store_put(struct store *store, Cadet__V1__NodeReport *report, uint64_t now_mono_ns,
+int agg_store_put(struct agg_store *store, Cadet__V1__NodeReport *report, uint64_t now_mono_ns,
 	      struct cadet_error *err)
 {
-	if (store_validate_report(report, err) < 0) {
+	if (agg_store_validate_report(report, err) < 0) {
 		cadet__v1__node_report__free_unpacked(report, NULL);
 		return -1;
 	}
@@ -167,7 +167,7 @@ int store_put(struct store *store, Cadet__V1__NodeReport *report, uint64_t now_m
 	return 0;
 }
 
-size_t store_expire(struct store *store, uint64_t now_mono_ns)
+size_t agg_store_expire(struct agg_store *store, uint64_t now_mono_ns)
 {
 	_cleanup_free_ struct node_snapshot **dropped = NULL;
 	size_t n_dropped = 0;
@@ -202,14 +202,14 @@ size_t store_expire(struct store *store, uint64_t now_mono_ns)
 	return n_dropped;
 }
 
-void store_snapshots_free(struct node_snapshot **snaps, size_t n)
+void agg_store_snapshots_free(struct node_snapshot **snaps, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		node_snapshot_unref(snaps[i]);
 	free(snaps);
 }
 
-int store_list(struct store *store, uint64_t now_mono_ns, struct node_snapshot ***out,
+int agg_store_list(struct agg_store *store, uint64_t now_mono_ns, struct node_snapshot ***out,
 	       size_t *n_out, struct cadet_error *err)
 {
 	pthread_mutex_lock(&store->lock);
@@ -228,7 +228,7 @@ int store_list(struct store *store, uint64_t now_mono_ns, struct node_snapshot *
 	return 0;
 }
 
-struct node_snapshot *store_get(struct store *store, const char *node_name, uint64_t now_mono_ns)
+struct node_snapshot *agg_store_get(struct agg_store *store, const char *node_name, uint64_t now_mono_ns)
 {
 	struct node_snapshot *snap = NULL;
 	pthread_mutex_lock(&store->lock);
@@ -240,7 +240,7 @@ struct node_snapshot *store_get(struct store *store, const char *node_name, uint
 	return snap;
 }
 
-bool store_ever_stored(struct store *store)
+bool agg_store_ever_stored(struct agg_store *store)
 {
 	pthread_mutex_lock(&store->lock);
 	bool stored = store->ever_stored;
@@ -248,7 +248,7 @@ bool store_ever_stored(struct store *store)
 	return stored;
 }
 
-size_t store_node_count(struct store *store)
+size_t agg_store_node_count(struct agg_store *store)
 {
 	pthread_mutex_lock(&store->lock);
 	size_t n = store->n;

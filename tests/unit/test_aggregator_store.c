@@ -75,45 +75,45 @@ static Cadet__V1__NodeReport *make_report(const char *node, size_t n_pods)
 	return r;
 }
 
-static struct store *new_store(void)
+static struct agg_store *new_store(void)
 {
-	struct store *s = NULL;
+	struct agg_store *s = NULL;
 	struct cadet_error err = { 0 };
-	assert_int_equal(store_new(STALE_NS, &s, &err), 0);
+	assert_int_equal(agg_store_new(STALE_NS, &s, &err), 0);
 	return s;
 }
 
-static void put(struct store *s, Cadet__V1__NodeReport *r, uint64_t now)
+static void put(struct agg_store *s, Cadet__V1__NodeReport *r, uint64_t now)
 {
 	struct cadet_error err = { 0 };
-	if (store_put(s, r, now, &err) != 0)
-		fail_msg("store_put: %s", err.msg);
+	if (agg_store_put(s, r, now, &err) != 0)
+		fail_msg("agg_store_put: %s", err.msg);
 }
 
-static size_t live_nodes(struct store *s, uint64_t now)
+static size_t live_nodes(struct agg_store *s, uint64_t now)
 {
 	struct node_snapshot **snaps = NULL;
 	size_t n = 0;
 	struct cadet_error err = { 0 };
-	assert_int_equal(store_list(s, now, &snaps, &n, &err), 0);
-	store_snapshots_free(snaps, n);
+	assert_int_equal(agg_store_list(s, now, &snaps, &n, &err), 0);
+	agg_store_snapshots_free(snaps, n);
 	return n;
 }
 
 static void test_latest_report_wins(void **state)
 {
 	(void)state;
-	struct store *s = new_store();
+	struct agg_store *s = new_store();
 	uint64_t t0 = 1000 * NSEC_PER_SEC;
-	assert_false(store_ever_stored(s));
+	assert_false(agg_store_ever_stored(s));
 	put(s, make_report("node-b", 3), t0);
 	put(s, make_report("node-a", 1), t0);
-	assert_true(store_ever_stored(s));
+	assert_true(agg_store_ever_stored(s));
 
 	struct node_snapshot **snaps = NULL;
 	size_t n = 0;
 	struct cadet_error err = { 0 };
-	assert_int_equal(store_list(s, t0, &snaps, &n, &err), 0);
+	assert_int_equal(agg_store_list(s, t0, &snaps, &n, &err), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(snaps[0]->report->node_name, "node-a"); /* sorted */
 	assert_string_equal(snaps[1]->report->node_name, "node-b");
@@ -123,21 +123,21 @@ static void test_latest_report_wins(void **state)
 	 * while the snapshot taken before still sees the old report. */
 	put(s, make_report("node-b", 1), t0 + RES_NS);
 	assert_int_equal(snaps[1]->report->n_pods, 3);
-	store_snapshots_free(snaps, n);
+	agg_store_snapshots_free(snaps, n);
 
-	struct node_snapshot *b = store_get(s, "node-b", t0 + RES_NS);
+	struct node_snapshot *b = agg_store_get(s, "node-b", t0 + RES_NS);
 	assert_non_null(b);
 	assert_int_equal(b->report->n_pods, 1);
 	node_snapshot_unref(b);
-	assert_null(store_get(s, "node-c", t0));
-	assert_int_equal(store_node_count(s), 2);
-	store_free(s);
+	assert_null(agg_store_get(s, "node-c", t0));
+	assert_int_equal(agg_store_node_count(s), 2);
+	agg_store_free(s);
 }
 
 static void test_staleness(void **state)
 {
 	(void)state;
-	struct store *s = new_store();
+	struct agg_store *s = new_store();
 	uint64_t t0 = 5000 * NSEC_PER_SEC;
 	put(s, make_report("quiet", 2), t0);
 	put(s, make_report("chatty", 2), t0);
@@ -145,18 +145,18 @@ static void test_staleness(void **state)
 		put(s, make_report("chatty", 2), t);
 
 	/* exactly 3x resolution after its last report the node still counts */
-	struct node_snapshot *q = store_get(s, "quiet", t0 + STALE_NS);
+	struct node_snapshot *q = agg_store_get(s, "quiet", t0 + STALE_NS);
 	assert_non_null(q);
 	node_snapshot_unref(q);
 	/* one nanosecond later it is invisible, before any sweep */
-	assert_null(store_get(s, "quiet", t0 + STALE_NS + 1));
+	assert_null(agg_store_get(s, "quiet", t0 + STALE_NS + 1));
 	assert_int_equal(live_nodes(s, t0 + STALE_NS + 1), 1);
-	assert_int_equal(store_node_count(s), 2);
+	assert_int_equal(agg_store_node_count(s), 2);
 
 	/* the sweep frees it (ASan checks nothing leaks), keeps the other */
-	assert_int_equal(store_expire(s, t0 + STALE_NS + 1), 1);
-	assert_int_equal(store_node_count(s), 1);
-	struct node_snapshot *c = store_get(s, "chatty", t0 + STALE_NS + 1);
+	assert_int_equal(agg_store_expire(s, t0 + STALE_NS + 1), 1);
+	assert_int_equal(agg_store_node_count(s), 1);
+	struct node_snapshot *c = agg_store_get(s, "chatty", t0 + STALE_NS + 1);
 	assert_non_null(c);
 	node_snapshot_unref(c);
 
@@ -164,31 +164,31 @@ static void test_staleness(void **state)
 	put(s, make_report("quiet", 1), t0 + 5 * RES_NS);
 	assert_int_equal(live_nodes(s, t0 + 5 * RES_NS), 2);
 	/* a snapshot held across the sweep that drops its node stays valid */
-	struct node_snapshot *held = store_get(s, "quiet", t0 + 5 * RES_NS);
-	assert_int_equal(store_expire(s, t0 + 100 * RES_NS), 2);
+	struct node_snapshot *held = agg_store_get(s, "quiet", t0 + 5 * RES_NS);
+	assert_int_equal(agg_store_expire(s, t0 + 100 * RES_NS), 2);
 	assert_string_equal(held->report->pods[0]->name, "pod-0");
 	node_snapshot_unref(held);
-	assert_int_equal(store_node_count(s), 0);
-	store_free(s);
+	assert_int_equal(agg_store_node_count(s), 0);
+	agg_store_free(s);
 }
 
 static void test_validation(void **state)
 {
 	(void)state;
-	struct store *s = new_store();
+	struct agg_store *s = new_store();
 	struct cadet_error err = { 0 };
 	Cadet__V1__NodeReport *r = make_report("", 0);
-	assert_int_equal(store_put(s, r, 1, &err), -1); /* freed by store_put */
+	assert_int_equal(agg_store_put(s, r, 1, &err), -1); /* freed by agg_store_put */
 	assert_non_null(strstr(err.msg, "node_name"));
 
 	r = make_report("node", 1);
 	free(r->pods[0]->namespace_);
 	r->pods[0]->namespace_ = xstrdup("");
-	assert_int_equal(store_put(s, r, 1, &err), -1);
+	assert_int_equal(agg_store_put(s, r, 1, &err), -1);
 	assert_non_null(strstr(err.msg, "namespace"));
-	assert_int_equal(store_node_count(s), 0);
-	assert_false(store_ever_stored(s));
-	store_free(s);
+	assert_int_equal(agg_store_node_count(s), 0);
+	assert_false(agg_store_ever_stored(s));
+	agg_store_free(s);
 }
 
 static void test_render(void **state)
