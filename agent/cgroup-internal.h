@@ -75,4 +75,17 @@ enum { V2_DIR_ROOT };
 int cgroup_kept_read(struct cgroup_handle *h, size_t i, const char *file_name, char *buf, size_t size,
 		     size_t *len, struct cadet_error *err);
 
+/* Reads file i if present: 1 read, 0 absent, -1 error. */
+int cgroup_read_optional(struct cgroup_handle *h, size_t i, char *buf, size_t *len, struct cadet_error *err);
+
+/* Indexes, in a reader's file table, of the files both versions share. */
+struct cgroup_tail_files {
+	size_t pids_current, cpu_pressure, memory_pressure, io_pressure;
+};
+
+/* pids.current and the three PSI files, each optional; buf holds
+ * CGROUP_READ_BUF bytes. */
+int cgroup_read_pids_and_psi(struct cgroup_handle *h, const struct cgroup_tail_files *files,
+			     struct cgroup_stats *out, char *buf, struct cadet_error *err);
+
 #endif

@@ -40,20 +40,6 @@ static const struct cgroup_file_spec v1_files[F_COUNT] = {
  * rounded to pages, about 2^63). */
 #define V1_NO_LIMIT_ABOVE (1ULL << 62)
 
-/* Reads an optional file; returns 1 if read, 0 if absent, -1 on error. */
-static int read_optional(struct cgroup_handle *h, size_t i, char *buf, size_t *len, struct cadet_error *err)
-{
-	if (!cgroup_file_present(h, i))
-		return 0;
-	if (cgroup_kept_read(h, i, v1_files[i].name, buf, CGROUP_READ_BUF, len, err) != 0) {
-		/* an unkept optional file may simply not exist */
-		if (h->fds[i] == CGROUP_FILE_UNKEPT && err->errnum == ENOENT && !v1_files[i].required)
-			return 0;
-		return -1;
-	}
-	return 1;
-}
-
 static int read_cpu(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
 		    char *buf, struct cadet_error *err)
 {
@@ -63,7 +49,7 @@ static int read_cpu(struct cgroup_collector *c, struct cgroup_handle *h, struct 
 		return -1;
 	out->have |= CGROUP_HAVE_CPU;
 
-	int r = read_optional(h, F_CPUACCT_STAT, buf, &len, err);
+	int r = cgroup_read_optional(h, F_CPUACCT_STAT, buf, &len, err);
 	if (r < 0)
 		return -1;
 	if (r > 0) {
@@ -77,7 +63,7 @@ static int read_cpu(struct cgroup_collector *c, struct cgroup_handle *h, struct 
 			out->have |= CGROUP_HAVE_CPU_SPLIT;
 		}
 	}
-	r = read_optional(h, F_CPU_STAT, buf, &len, err);
+	r = cgroup_read_optional(h, F_CPU_STAT, buf, &len, err);
 	if (r < 0)
 		return -1;
 	if (r > 0) {
@@ -98,12 +84,12 @@ static int read_cpu(struct cgroup_collector *c, struct cgroup_handle *h, struct 
 static int read_memory(struct cgroup_handle *h, struct cgroup_stats *out, char *buf, struct cadet_error *err)
 {
 	size_t len;
-	int r = read_optional(h, F_MEMORY_USAGE, buf, &len, err);
+	int r = cgroup_read_optional(h, F_MEMORY_USAGE, buf, &len, err);
 	if (r <= 0)
 		return r;
 	if (parse_single_u64(buf, len, "memory.usage_in_bytes", 0, &out->memory_usage_bytes, err) != 0)
 		return -1;
-	r = read_optional(h, F_MEMORY_STAT, buf, &len, err);
+	r = cgroup_read_optional(h, F_MEMORY_STAT, buf, &len, err);
 	if (r < 0)
 		return -1;
 	uint64_t inactive_file = 0;
@@ -126,7 +112,7 @@ static int read_memory(struct cgroup_handle *h, struct cgroup_stats *out, char *
 		out->memory_usage_bytes > inactive_file ? out->memory_usage_bytes - inactive_file : 0;
 	out->have |= CGROUP_HAVE_MEMORY;
 
-	r = read_optional(h, F_MEMORY_LIMIT, buf, &len, err);
+	r = cgroup_read_optional(h, F_MEMORY_LIMIT, buf, &len, err);
 	if (r < 0)
 		return -1;
 	if (r > 0) {
@@ -141,39 +127,19 @@ static int read_memory(struct cgroup_handle *h, struct cgroup_stats *out, char *
 	return 0;
 }
 
-static int read_psi(struct cgroup_handle *h, size_t i, uint32_t bit, struct psi_stats *psi,
-		    struct cgroup_stats *out, char *buf, struct cadet_error *err)
-{
-	size_t len;
-	int r = read_optional(h, i, buf, &len, err);
-	if (r <= 0)
-		return r;
-	if (parse_psi(buf, len, v1_files[i].name, psi, err) != 0)
-		return -1;
-	out->have |= bit;
-	return 0;
-}
-
 static int v1_read(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
 		   struct cadet_error *err)
 {
 	char buf[CGROUP_READ_BUF];
-	size_t len;
 	if (read_cpu(c, h, out, buf, err) != 0 || read_memory(h, out, buf, err) != 0)
 		return -1;
-	int r = read_optional(h, F_PIDS_CURRENT, buf, &len, err);
-	if (r < 0)
-		return -1;
-	if (r > 0) {
-		if (parse_single_u64(buf, len, "pids.current", 0, &out->pids_current, err) != 0)
-			return -1;
-		out->have |= CGROUP_HAVE_PIDS;
-	}
-	if (read_psi(h, F_CPU_PRESSURE, CGROUP_HAVE_CPU_PSI, &out->cpu_psi, out, buf, err) != 0 ||
-	    read_psi(h, F_MEMORY_PRESSURE, CGROUP_HAVE_MEMORY_PSI, &out->memory_psi, out, buf, err) != 0 ||
-	    read_psi(h, F_IO_PRESSURE, CGROUP_HAVE_IO_PSI, &out->io_psi, out, buf, err) != 0)
-		return -1;
-	return 0;
+	static const struct cgroup_tail_files tail = {
+		.pids_current = F_PIDS_CURRENT,
+		.cpu_pressure = F_CPU_PRESSURE,
+		.memory_pressure = F_MEMORY_PRESSURE,
+		.io_pressure = F_IO_PRESSURE,
+	};
+	return cgroup_read_pids_and_psi(h, &tail, out, buf, err);
 }
 
 static int v1_read_usage(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,

@@ -35,19 +35,6 @@ static const struct cgroup_file_spec v2_files[F_COUNT] = {
 	[F_IO_PRESSURE] = { V2_DIR_ROOT, "io.pressure", 0 },
 };
 
-static int read_optional(struct cgroup_handle *h, size_t i, char *buf, size_t *len, struct cadet_error *err)
-{
-	if (!cgroup_file_present(h, i))
-		return 0;
-	if (cgroup_kept_read(h, i, v2_files[i].name, buf, CGROUP_READ_BUF, len, err) != 0) {
-		/* an unkept optional file may simply not exist */
-		if (h->fds[i] == CGROUP_FILE_UNKEPT && err->errnum == ENOENT && !v2_files[i].required)
-			return 0;
-		return -1;
-	}
-	return 1;
-}
-
 static int read_cpu(struct cgroup_handle *h, struct cgroup_stats *out, char *buf, struct cadet_error *err)
 {
 	size_t len;
@@ -82,13 +69,13 @@ static int read_cpu(struct cgroup_handle *h, struct cgroup_stats *out, char *buf
 static int read_memory(struct cgroup_handle *h, struct cgroup_stats *out, char *buf, struct cadet_error *err)
 {
 	size_t len;
-	int r = read_optional(h, F_MEMORY_CURRENT, buf, &len, err);
+	int r = cgroup_read_optional(h, F_MEMORY_CURRENT, buf, &len, err);
 	if (r <= 0)
 		return r;
 	if (parse_single_u64(buf, len, "memory.current", 0, &out->memory_usage_bytes, err) != 0)
 		return -1;
 	uint64_t inactive_file = 0;
-	r = read_optional(h, F_MEMORY_STAT, buf, &len, err);
+	r = cgroup_read_optional(h, F_MEMORY_STAT, buf, &len, err);
 	if (r < 0)
 		return -1;
 	if (r > 0) {
@@ -109,7 +96,7 @@ static int read_memory(struct cgroup_handle *h, struct cgroup_stats *out, char *
 		out->memory_usage_bytes > inactive_file ? out->memory_usage_bytes - inactive_file : 0;
 	out->have |= CGROUP_HAVE_MEMORY;
 
-	r = read_optional(h, F_MEMORY_MAX, buf, &len, err);
+	r = cgroup_read_optional(h, F_MEMORY_MAX, buf, &len, err);
 	if (r < 0)
 		return -1;
 	if (r > 0) {
@@ -121,7 +108,7 @@ static int read_memory(struct cgroup_handle *h, struct cgroup_stats *out, char *
 			out->have |= CGROUP_HAVE_MEMORY_LIMIT;
 		}
 	}
-	r = read_optional(h, F_MEMORY_SWAP_CURRENT, buf, &len, err);
+	r = cgroup_read_optional(h, F_MEMORY_SWAP_CURRENT, buf, &len, err);
 	if (r < 0)
 		return -1;
 	if (r > 0) {
@@ -132,40 +119,20 @@ static int read_memory(struct cgroup_handle *h, struct cgroup_stats *out, char *
 	return 0;
 }
 
-static int read_psi(struct cgroup_handle *h, size_t i, uint32_t bit, struct psi_stats *psi,
-		    struct cgroup_stats *out, char *buf, struct cadet_error *err)
-{
-	size_t len;
-	int r = read_optional(h, i, buf, &len, err);
-	if (r <= 0)
-		return r;
-	if (parse_psi(buf, len, v2_files[i].name, psi, err) != 0)
-		return -1;
-	out->have |= bit;
-	return 0;
-}
-
 static int v2_read(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
 		   struct cadet_error *err)
 {
 	(void)c;
 	char buf[CGROUP_READ_BUF];
-	size_t len;
 	if (read_cpu(h, out, buf, err) != 0 || read_memory(h, out, buf, err) != 0)
 		return -1;
-	int r = read_optional(h, F_PIDS_CURRENT, buf, &len, err);
-	if (r < 0)
-		return -1;
-	if (r > 0) {
-		if (parse_single_u64(buf, len, "pids.current", 0, &out->pids_current, err) != 0)
-			return -1;
-		out->have |= CGROUP_HAVE_PIDS;
-	}
-	if (read_psi(h, F_CPU_PRESSURE, CGROUP_HAVE_CPU_PSI, &out->cpu_psi, out, buf, err) != 0 ||
-	    read_psi(h, F_MEMORY_PRESSURE, CGROUP_HAVE_MEMORY_PSI, &out->memory_psi, out, buf, err) != 0 ||
-	    read_psi(h, F_IO_PRESSURE, CGROUP_HAVE_IO_PSI, &out->io_psi, out, buf, err) != 0)
-		return -1;
-	return 0;
+	static const struct cgroup_tail_files tail = {
+		.pids_current = F_PIDS_CURRENT,
+		.cpu_pressure = F_CPU_PRESSURE,
+		.memory_pressure = F_MEMORY_PRESSURE,
+		.io_pressure = F_IO_PRESSURE,
+	};
+	return cgroup_read_pids_and_psi(h, &tail, out, buf, err);
 }
 
 static int v2_read_usage(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,

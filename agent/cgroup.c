@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/cgroup-parse.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 
@@ -291,5 +292,51 @@ int cgroup_kept_read(struct cgroup_handle *h, size_t i, const char *file_name, c
 	if ((size_t)n == size)
 		return cadet_error_set(err, EFBIG, "%s is larger than %zu bytes", file_name, size);
 	*len = (size_t)n;
+	return 0;
+}
+
+int cgroup_read_optional(struct cgroup_handle *h, size_t i, char *buf, size_t *len, struct cadet_error *err)
+{
+	const struct cgroup_file_spec *f = &h->owner->reader->files[i];
+	if (!cgroup_file_present(h, i))
+		return 0;
+	if (cgroup_kept_read(h, i, f->name, buf, CGROUP_READ_BUF, len, err) != 0) {
+		/* an unkept optional file may simply not exist */
+		if (h->fds[i] == CGROUP_FILE_UNKEPT && err->errnum == ENOENT && !f->required)
+			return 0;
+		return -1;
+	}
+	return 1;
+}
+
+static int read_psi(struct cgroup_handle *h, size_t i, uint32_t bit, struct psi_stats *psi,
+		    struct cgroup_stats *out, char *buf, struct cadet_error *err)
+{
+	size_t len;
+	int r = cgroup_read_optional(h, i, buf, &len, err);
+	if (r <= 0)
+		return r;
+	if (parse_psi(buf, len, h->owner->reader->files[i].name, psi, err) != 0)
+		return -1;
+	out->have |= bit;
+	return 0;
+}
+
+int cgroup_read_pids_and_psi(struct cgroup_handle *h, const struct cgroup_tail_files *files,
+			     struct cgroup_stats *out, char *buf, struct cadet_error *err)
+{
+	size_t len;
+	int r = cgroup_read_optional(h, files->pids_current, buf, &len, err);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		if (parse_single_u64(buf, len, "pids.current", 0, &out->pids_current, err) != 0)
+			return -1;
+		out->have |= CGROUP_HAVE_PIDS;
+	}
+	if (read_psi(h, files->cpu_pressure, CGROUP_HAVE_CPU_PSI, &out->cpu_psi, out, buf, err) != 0 ||
+	    read_psi(h, files->memory_pressure, CGROUP_HAVE_MEMORY_PSI, &out->memory_psi, out, buf, err) != 0 ||
+	    read_psi(h, files->io_pressure, CGROUP_HAVE_IO_PSI, &out->io_psi, out, buf, err) != 0)
+		return -1;
 	return 0;
 }

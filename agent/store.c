@@ -5,6 +5,7 @@
 #include "agent/store.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,13 +159,16 @@ int store_record_kubepods(struct store *s, const struct cgroup_stats *stats, str
 	return 0;
 }
 
-/* Binary search; returns the index where uid is or would be. */
-static size_t pod_position(const struct store *s, const char *uid, bool *found)
+/* Binary search over an array of structs sorted by a `char *` member at
+ * key_offset; returns the index where key is or would be. */
+static size_t sorted_position(const void *items, size_t n, size_t item_size, size_t key_offset, const char *key,
+			      bool *found)
 {
-	size_t lo = 0, hi = s->n_pods;
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(s->pods[mid].uid, uid);
+		const char *mid_key = *(char *const *)((const char *)items + mid * item_size + key_offset);
+		int c = strcmp(mid_key, key);
 		if (c == 0) {
 			*found = true;
 			return mid;
@@ -178,23 +182,15 @@ static size_t pod_position(const struct store *s, const char *uid, bool *found)
 	return lo;
 }
 
+static size_t pod_position(const struct store *s, const char *uid, bool *found)
+{
+	return sorted_position(s->pods, s->n_pods, sizeof(*s->pods), offsetof(struct store_pod, uid), uid, found);
+}
+
 static size_t container_position(const struct store_pod *p, const char *id, bool *found)
 {
-	size_t lo = 0, hi = p->n_containers;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(p->containers[mid].id, id);
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
+	return sorted_position(p->containers, p->n_containers, sizeof(*p->containers),
+			       offsetof(struct store_container, id), id, found);
 }
 
 struct store_pod *store_find_pod(struct store *s, const char *uid)
