@@ -28,6 +28,8 @@
 
 /* A burst of new cgroups leads to one refresh, not one each. */
 #define CRI_MIN_REFRESH_SPACING_NS (200ULL * 1000000ULL)
+/* However short the rate window, the runtime is not asked more often. */
+#define CRI_MIN_REFRESH_INTERVAL_NS (500ULL * 1000000ULL)
 
 enum runtime_state {
 	RUNTIME_UNKNOWN, /* no refresh finished yet */
@@ -63,6 +65,11 @@ int cri_metadata_create(const struct cri_metadata_options *opts, struct cri_meta
 	if (!m)
 		return cadet_error_set(err, ENOMEM, "CRI metadata");
 	m->refresh_interval_ns = opts->refresh_interval_ns ? opts->refresh_interval_ns : CRI_DEFAULT_REFRESH_INTERVAL_NS;
+	if (opts->rate_window_ns && opts->rate_window_ns / 3 < m->refresh_interval_ns) {
+		m->refresh_interval_ns = opts->rate_window_ns / 3;
+		if (m->refresh_interval_ns < CRI_MIN_REFRESH_INTERVAL_NS)
+			m->refresh_interval_ns = CRI_MIN_REFRESH_INTERVAL_NS;
+	}
 	m->proc_root = strdup(opts->proc_root ? opts->proc_root : "/proc");
 	if (!m->proc_root) {
 		free(m);

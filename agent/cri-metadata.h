@@ -25,6 +25,10 @@ struct cri_metadata_options {
 	const char *endpoint;         /* --container-runtime-endpoint */
 	uint64_t timeout_ns;          /* per call; 0 means CRI_DEFAULT_TIMEOUT_NS */
 	uint64_t refresh_interval_ns; /* 0 means CRI_DEFAULT_REFRESH_INTERVAL_NS */
+	/* The store's rate window (0: unknown). Pods known only from CRI stats
+	 * get a new sample at each refresh, so refreshes come at least three
+	 * times per window: such pods then neither expire nor lose their rate. */
+	uint64_t rate_window_ns;
 	const char *proc_root;        /* for pod network; NULL means /proc */
 };
 

@@ -126,6 +126,7 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 		struct cri_metadata_options cri_opts = {
 			.endpoint = a->cfg.container_runtime_endpoint,
 			.timeout_ns = a->cfg.runtime_request_timeout_ns,
+			.rate_window_ns = a->cfg.window_ns,
 			.proc_root = "/proc",
 		};
 		if (cri_metadata_start(&cri_opts, &a->cri, err) != 0)
