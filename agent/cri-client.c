@@ -360,3 +360,12 @@ int cri_pod_sandbox_status(struct cri_client *c, const char *sandbox_id,
 			       &runtime__v1__pod_sandbox_status_response__descriptor, (ProtobufCMessage **)out,
 			       err);
 }
+
+int cri_container_status(struct cri_client *c, const char *container_id,
+			 Runtime__V1__ContainerStatusResponse **out, struct cadet_error *err)
+{
+	Runtime__V1__ContainerStatusRequest req = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
+	req.container_id = (char *)container_id;
+	return cri_client_call(c, CRI_RUNTIME "ContainerStatus", &req.base,
+			       &runtime__v1__container_status_response__descriptor, (ProtobufCMessage **)out, err);
+}

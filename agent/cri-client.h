@@ -66,6 +66,9 @@ int cri_list_container_stats(struct cri_client *c, Runtime__V1__ListContainerSta
 int cri_list_pod_sandbox_stats(struct cri_client *c, Runtime__V1__ListPodSandboxStatsResponse **out,
 			       struct cadet_error *err);
 int cri_image_fs_info(struct cri_client *c, Runtime__V1__ImageFsInfoResponse **out, struct cadet_error *err);
+/* Status of one container (for its log_path). */
+int cri_container_status(struct cri_client *c, const char *container_id,
+			 Runtime__V1__ContainerStatusResponse **out, struct cadet_error *err);
 /* Verbose status of one sandbox (for the "info" JSON that carries its pid). */
 int cri_pod_sandbox_status(struct cri_client *c, const char *sandbox_id,
 			   Runtime__V1__PodSandboxStatusResponse **out, struct cadet_error *err);

@@ -44,6 +44,8 @@ static int name_container(struct store_container *c, const struct cri_container 
 		.has_rootfs = cc->has_rootfs,
 		.rootfs_used_bytes = cc->rootfs_used_bytes,
 		.rootfs_inodes_used = cc->rootfs_inodes_used,
+		.has_logs = cc->has_logs,
+		.logs_used_bytes = cc->logs_used_bytes,
 	};
 	return container_metadata_set(&c->meta, &m, err);
 }

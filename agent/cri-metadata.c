@@ -6,7 +6,8 @@
  * ListContainers (required), then ListContainerStats, ListPodSandboxStats
  * (skipped for good once the runtime says UNIMPLEMENTED) and ImageFsInfo
  * (optional: a failure leaves their fields out), builds a snapshot, looks up
- * the pid of each new sandbox (for pod network) and swaps the snapshot in
+ * the pid of each new sandbox (for pod network) and the log path of each
+ * new container, measures the log directories, and swaps the snapshot in
  * under the lock. Being the only writer, the thread reads the current
  * snapshot without the lock. This thread logs, as the top level of its
  * own loop: the runtime's version, an outage once, and the recovery. */
@@ -20,6 +21,7 @@
 
 #include <json-c/json.h>
 
+#include "agent/container-logs.h"
 #include "agent/cri-client.h"
 #include "agent/cri-join.h"
 #include "common/cleanup.h"
@@ -145,6 +147,37 @@ static void fill_sandbox_pids(struct cri_metadata *m, struct cri_snapshot *snap)
 	}
 }
 
+/* Gives each running container its log path (kept from the previous
+ * snapshot, or asked once; "" when the runtime keeps no log) and the usage
+ * of its log directory, measured at every refresh. */
+static void fill_container_logs(struct cri_metadata *m, struct cri_snapshot *snap)
+{
+	for (size_t i = 0; i < snap->n_containers; i++) {
+		struct cri_container *c = &snap->containers[i];
+		if (c->state != RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING)
+			continue;
+		const struct cri_container *prev = m->current ? cri_snapshot_find_container(m->current, c->id) : NULL;
+		if (prev && prev->log_path) {
+			c->log_path = strdup(prev->log_path);
+		} else {
+			_cleanup_(cri_message_freep) Runtime__V1__ContainerStatusResponse *resp = NULL;
+			struct cadet_error err;
+			if (cri_container_status(m->client, c->id, &resp, &err) != 0) {
+				log_debug("no log path for container %s: %s", c->id, err.msg);
+				continue; /* asked again at the next refresh */
+			}
+			c->log_path = strdup(resp->status && resp->status->log_path ? resp->status->log_path : "");
+		}
+		if (!c->log_path || !c->log_path[0])
+			continue;
+		struct cadet_error err;
+		if (container_logs_usage(c->log_path, &c->logs_used_bytes, &c->logs_inodes_used, &err) == 0)
+			c->has_logs = true;
+		else
+			log_debug("%s", err.msg);
+	}
+}
+
 static void runtime_failed(struct cri_metadata *m, const struct cadet_error *err)
 {
 	if (m->state != RUNTIME_DOWN)
@@ -204,6 +237,7 @@ static int refresh_snapshot(struct cri_metadata *m, struct cadet_error *err)
 	if (cri_snapshot_build(&replies, clock_realtime_ns(), &snap, err) != 0)
 		return -1;
 	fill_sandbox_pids(m, snap);
+	fill_container_logs(m, snap);
 	cri_metadata_publish(m, snap);
 	return 0;
 }

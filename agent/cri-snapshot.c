@@ -38,6 +38,7 @@ void cri_snapshot_free(struct cri_snapshot *snap)
 		free(c->id);
 		free(c->sandbox_id);
 		free(c->name);
+		free(c->log_path);
 	}
 	free(snap->containers);
 	free(snap->by_sandbox_id);

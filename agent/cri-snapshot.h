@@ -51,6 +51,12 @@ struct cri_container {
 	bool has_stats;
 	struct cgroup_stats stats;
 	uint64_t stats_realtime_ns;
+	/* The container's log file (ContainerStatus log_path), asked once per
+	 * container; NULL when unknown or the runtime keeps no log. Its
+	 * directory holds the current and rotated logs, as kubelet counts. */
+	char *log_path;
+	bool has_logs;
+	uint64_t logs_used_bytes, logs_inodes_used;
 };
 
 struct cri_snapshot {

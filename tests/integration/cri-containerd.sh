@@ -10,8 +10,8 @@
 # asks containerd for names. Checks:
 #   - /stats/summary names the pod (podRef name, namespace, uid) and the
 #     container, hides the pause container, gives startTime, the container's
-#     rootfs (writable layer), the pod network (eth0 in the pod's netns) and
-#     the runtime's imageFs;
+#     rootfs (writable layer), the pod network (eth0 in the pod's netns),
+#     the runtime's imageFs and a container's log usage;
 #   - /metrics/resource labels the container and pod series with the names;
 #   - the agent's cumulative CPU of the container agrees with containerd's
 #     ListContainerStats within 5%;
@@ -192,10 +192,19 @@ check "second agent exits 0"
 
 # A new container is named within a few cycles: its cgroup is unknown to
 # the last snapshot, which asks for a refresh at once.
-ctrd_run_container "$SANDBOX" early sleep 100000
+# It also writes 20000 log lines (about 1 MB with the runtime's prefixes).
+ctrd_run_container "$SANDBOX" early sh -c 'yes cadet-log-line | head -n 20000; exec sleep 100000'
 check "container 'early' started"
 wait_for '[.containers[].name] | index("early") != null' 3
 check "new container named within 3 s (periodic refresh is 5 s)"
+n=0
+while [ $n -lt 20 ]; do # until the log is complete (its size holds still)
+	LOG_BYTES=$(du -sB1 "$CTRD_POD_LOGS/early" | cut -f1)
+	[ "$LOG_BYTES" -gt 500000 ] && [ "$LOG_BYTES" = "$(sleep 0.2; du -sB1 "$CTRD_POD_LOGS/early" | cut -f1)" ] && break
+	n=$((n + 1))
+done
+wait_for "[.containers[] | select(.name == \"early\") | .logs.usedBytes] == [$LOG_BYTES]" 8
+check "container logs: the disk usage of its log directory ($LOG_BYTES bytes, as du says)"
 
 # Runtime gone: the agent keeps collecting and keeps the names.
 ctrd_stop

@@ -134,19 +134,25 @@ ctrd_run_pod() {
 	shift 3
 	[ -d /sys/fs/cgroup/cpuacct/kubepods ] || [ -d /sys/fs/cgroup/kubepods ] || CTRD_CREATED_KUBEPODS=1
 	CTRD_POD_UIDS="$CTRD_POD_UIDS $uid"
-	CTRD_POD_ARGS="--pod-name $name --pod-namespace $ns --pod-uid $uid --cgroup-parent /kubepods/burstable/pod$uid"
+	# kubelet's layout: /var/log/pods/<ns>_<name>_<uid>/<container>/0.log
+	CTRD_POD_LOGS=$CTRD_DIR/logs/${ns}_${name}_$uid
+	mkdir -p "$CTRD_POD_LOGS" || return 1
+	CTRD_POD_ARGS="--pod-name $name --pod-namespace $ns --pod-uid $uid --cgroup-parent /kubepods/burstable/pod$uid --log-directory $CTRD_POD_LOGS"
 	set -- --name "$name" --namespace "$ns" --uid "$uid" --cgroup-parent "/kubepods/burstable/pod$uid" \
+		--log-directory "$CTRD_POD_LOGS" \
 		$(for l in "$@"; do printf -- '--label %s ' "$l"; done)
 	CTRD_SANDBOX=$("$CRI_TOOL" -r "$CTRD_ENDPOINT" runp "$@")
 }
 
 # ctrd_run_container SANDBOX NAME CMD...: needs CTRD_POD_ARGS from ctrd_run_pod.
+# Its output goes to CTRD_POD_LOGS/NAME/0.log.
 ctrd_run_container() {
 	sandbox=$1 cname=$2
 	shift 2
+	mkdir -p "$CTRD_POD_LOGS/$cname" || return 1
 	# shellcheck disable=SC2086
 	cid=$("$CRI_TOOL" -r "$CTRD_ENDPOINT" create "$sandbox" --name "$cname" --image localhost/busybox:1 \
-		$CTRD_POD_ARGS -- "$@") || return 1
+		--log-path "$cname/0.log" $CTRD_POD_ARGS -- "$@") || return 1
 	"$CRI_TOOL" -r "$CTRD_ENDPOINT" start "$cid" || return 1
 	CTRD_CONTAINER=$cid
 }

@@ -9,9 +9,11 @@
  * Commands:
  *   version
  *   runp --name N --namespace NS --uid U [--label k=v]... [--cgroup-parent P] [--host-network]
+ *        [--log-directory DIR]
  *        prints the sandbox id
  *   create SANDBOX_ID --name N --image IMG [--label k=v]... --pod-name N --pod-namespace NS
- *          --pod-uid U [--cgroup-parent P] [--host-network] -- CMD ARGS...
+ *          --pod-uid U [--cgroup-parent P] [--host-network] [--log-directory DIR]
+ *          [--log-path RELPATH] -- CMD ARGS...
  *        prints the container id
  *   start ID | stop ID | rm ID | stopp ID | rmp ID
  *   pods | ps | stats | podstats | imagefs
@@ -32,7 +34,7 @@
 #define MAX_LABELS 16
 
 struct pod_args {
-	const char *name, *namespace, *uid, *cgroup_parent;
+	const char *name, *namespace, *uid, *cgroup_parent, *log_directory;
 	bool host_network;
 	Runtime__V1__PodSandboxConfig__LabelsEntry label_entries[MAX_LABELS];
 	Runtime__V1__PodSandboxConfig__LabelsEntry *labels[MAX_LABELS];
@@ -72,6 +74,7 @@ static void build_pod_config(struct pod_args *p)
 	runtime__v1__pod_sandbox_config__init(&p->config);
 	p->config.metadata = &p->metadata;
 	p->config.hostname = p->host_network ? "" : (char *)p->name;
+	p->config.log_directory = (char *)(p->log_directory ? p->log_directory : "");
 	p->config.n_labels = p->n_labels;
 	p->config.labels = p->labels;
 	p->config.linux = &p->linux_config;
@@ -108,6 +111,7 @@ static int cmd_runp(struct cri_client *c, int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },  { "namespace", required_argument, NULL, 's' },
 		{ "uid", required_argument, NULL, 'u' },   { "label", required_argument, NULL, 'l' },
 		{ "cgroup-parent", required_argument, NULL, 'c' }, { "host-network", no_argument, NULL, 'H' },
+		{ "log-directory", required_argument, NULL, 'L' },
 		{ 0 },
 	};
 	optind = 1;
@@ -119,6 +123,7 @@ static int cmd_runp(struct cri_client *c, int argc, char **argv)
 		case 'u': p.uid = optarg; break;
 		case 'c': p.cgroup_parent = optarg; break;
 		case 'H': p.host_network = true; break;
+		case 'L': p.log_directory = optarg; break;
 		case 'l':
 			if (add_pod_label(&p, optarg) < 0)
 				return usage();
@@ -147,7 +152,7 @@ static int cmd_create(struct cri_client *c, int argc, char **argv)
 		return usage();
 	const char *sandbox_id = argv[1];
 	struct pod_args p = { 0 };
-	const char *name = NULL, *image = NULL;
+	const char *name = NULL, *image = NULL, *log_path = NULL;
 	Runtime__V1__ContainerConfig__LabelsEntry label_entries[MAX_LABELS];
 	Runtime__V1__ContainerConfig__LabelsEntry *labels[MAX_LABELS];
 	size_t n_labels = 0;
@@ -156,6 +161,7 @@ static int cmd_create(struct cri_client *c, int argc, char **argv)
 		{ "label", required_argument, NULL, 'l' },	   { "pod-name", required_argument, NULL, 'N' },
 		{ "pod-namespace", required_argument, NULL, 'S' }, { "pod-uid", required_argument, NULL, 'U' },
 		{ "cgroup-parent", required_argument, NULL, 'c' }, { "host-network", no_argument, NULL, 'H' },
+		{ "log-directory", required_argument, NULL, 'L' }, { "log-path", required_argument, NULL, 'P' },
 		{ 0 },
 	};
 	optind = 2;
@@ -169,6 +175,8 @@ static int cmd_create(struct cri_client *c, int argc, char **argv)
 		case 'U': p.uid = optarg; break;
 		case 'c': p.cgroup_parent = optarg; break;
 		case 'H': p.host_network = true; break;
+		case 'L': p.log_directory = optarg; break;
+		case 'P': log_path = optarg; break;
 		case 'l':
 			if (n_labels == MAX_LABELS)
 				return usage();
@@ -196,6 +204,7 @@ static int cmd_create(struct cri_client *c, int argc, char **argv)
 	config.command = &argv[optind];
 	config.n_labels = n_labels;
 	config.labels = labels;
+	config.log_path = (char *)(log_path ? log_path : "");
 	Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
 	req.pod_sandbox_id = (char *)sandbox_id;
 	req.config = &config;

@@ -9,18 +9,21 @@
  * does not know stay unnamed and are counted; a pod the runtime runs but
  * the collection did not read is recorded from CRI stats; an old snapshot
  * fills only entries without names; pod network comes from the sandbox
- * process's net/dev under the proc root given. */
+ * process's net/dev under the proc root given; a container's log usage is
+ * its log directory's allocated blocks. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/container-logs.h"
 #include "agent/cri-join.h"
 #include "agent/cri-snapshot.h"
 #include "agent/pod-network.h"
@@ -385,6 +388,45 @@ static void test_net_dev_malformed(void **state)
 	assert_null(pod_network_default(&net));
 }
 
+static void test_container_logs_usage(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/cadet-cri-logs.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[96], rotated[96];
+	snprintf(path, sizeof(path), "%s/0.log", dir);
+	snprintf(rotated, sizeof(rotated), "%s/0.log.20261123-070000", dir);
+	uint64_t expect = 0;
+	const char *files[] = { path, rotated };
+	for (int i = 0; i < 2; i++) {
+		FILE *fp = fopen(files[i], "w");
+		assert_non_null(fp);
+		for (int j = 0; j < 1000; j++)
+			fputs("2026-11-23T07:00:00.000000000Z stdout F a log line\n", fp);
+		fclose(fp);
+		struct stat st;
+		assert_int_equal(stat(files[i], &st), 0);
+		expect += (uint64_t)st.st_blocks * 512;
+	}
+	struct stat dst;
+	assert_int_equal(stat(dir, &dst), 0);
+	expect += (uint64_t)dst.st_blocks * 512;
+
+	uint64_t used, inodes;
+	struct cadet_error err;
+	assert_int_equal(container_logs_usage(path, &used, &inodes, &err), 0);
+	assert_int_equal(used, expect);
+	assert_true(used >= 2 * 1000 * 50);
+	assert_int_equal(inodes, 3); /* the directory and two files */
+
+	unlink(path);
+	unlink(rotated);
+	rmdir(dir);
+	assert_int_equal(container_logs_usage(path, &used, &inodes, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_int_equal(container_logs_usage("0.log", &used, &inodes, &err), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +436,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cgroup_pod_not_double_recorded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pod_network_from_sandbox_process, setup, teardown),
 		cmocka_unit_test(test_net_dev_malformed),
+		cmocka_unit_test(test_container_logs_usage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
