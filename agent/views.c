@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <malloc.h>
 #include <string.h>
 
 #include "common/timefmt.h"
@@ -68,6 +69,9 @@ const struct strbuf *agent_views_get(struct agent_views *v, enum view_kind kind,
 	strbuf_swap(&v->text[kind], &fresh);
 	strbuf_free(&fresh);
 	v->rendered_generation[kind] = v->generation;
+	/* json-c builds the summary from many small objects; hand the freed
+	 * heap back instead of holding it until the next render */
+	malloc_trim(0);
 	v->render_ns[kind] = clock_monotonic_ns() - start;
 	v->renders++;
 	return &v->text[kind];

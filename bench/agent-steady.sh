@@ -48,12 +48,15 @@ done
 t1=$(ticks)
 stop=$(date +%s.%N)
 rss_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status")
+# private: what this process alone holds (shared library pages excluded)
+priv_kib=$(awk '/^Private_(Clean|Dirty)/ {s += $2} END {print s}' "/proc/$AGENT_PID/smaps_rollup")
 fds=$(ls "/proc/$AGENT_PID/fd" | wc -l)
-python3 - "$PODS" "$INTERVAL" "$t0" "$t1" "$hz" "$start" "$stop" "$rss_kib" "$fds" <<'PY'
+python3 - "$PODS" "$INTERVAL" "$t0" "$t1" "$hz" "$start" "$stop" "$rss_kib" "$fds" "$priv_kib" <<'PY'
 import sys
-pods, interval, t0, t1, hz, start, stop, rss, fds = sys.argv[1:]
+pods, interval, t0, t1, hz, start, stop, rss, fds, priv = sys.argv[1:]
 cpu_s = (int(t1) - int(t0)) / int(hz)
 wall = float(stop) - float(start)
-print("agent steady: %4d pods x 2 containers, interval %-4s  CPU %.2f%% of a core over %.0fs  RSS %.1f MiB  fds %s"
-      % (int(pods), interval, 100 * cpu_s / wall, wall, int(rss) / 1024, fds))
+print("agent steady: %4d pods x 2 containers, interval %-4s  CPU %.2f%% of a core over %.0fs  "
+      "RSS %.1f MiB (private %.1f MiB)  fds %s"
+      % (int(pods), interval, 100 * cpu_s / wall, wall, int(rss) / 1024, int(priv) / 1024, fds))
 PY
