@@ -12,12 +12,13 @@ echo "== 1. collection cycle against the pread floor (real cgroups)"
 for n in 100 1000; do
 	"$BUILD/bench/collect-bench" "$n" 7 10
 done
+"$BUILD/bench/collect-bench" 5000 3 3 2>/dev/null
 echo
 echo "== 2. the agent's steady cost (real cgroups, 110 pods x 2 containers; 500 x 2 for RSS)"
 sh bench/agent-steady.sh 110 1s 30
 sh bench/agent-steady.sh 110 10s 30
 sh bench/agent-steady.sh 500 1s 10
-for extra in bench/scrape-bench.sh bench/cri-bench.sh bench/aggregator-bench.sh bench/bpf-bench.sh; do
+for extra in bench/scrape-bench.sh bench/peers-bench.sh bench/cri-bench.sh bench/aggregator-bench.sh bench/bpf-bench.sh; do
 	if [ -f "$extra" ]; then
 		echo
 		echo "== $extra"
