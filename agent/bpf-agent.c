@@ -223,7 +223,11 @@ int agent_bpf_start(struct event_base *base, struct collection *collection, stru
 	b->collection = collection;
 	b->store = store;
 	b->cpu_controller = opts->cpu_from_cgroup2 ? CGROUP_EVENT_CTRL_CGROUP2 : CGROUP_EVENT_CTRL_CPUACCT;
-	if (bpf_cgroup_events_open(&b->events, err) != 0) {
+	struct bpf_cgroup_events_options eopts = {
+		.controllers = b->cpu_controller,
+		.path_prefix = "/kubepods", /* cgroupfs and systemd drivers both */
+	};
+	if (bpf_cgroup_events_open(&eopts, &b->events, err) != 0) {
 		free(b);
 		return -1;
 	}

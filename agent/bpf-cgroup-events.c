@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -52,7 +53,8 @@ static int handle_sample(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-int bpf_cgroup_events_open(struct bpf_cgroup_events **out, struct cadet_error *err)
+int bpf_cgroup_events_open(const struct bpf_cgroup_events_options *opts, struct bpf_cgroup_events **out,
+			   struct cadet_error *err)
 {
 	struct bpf_cgroup_events *ev = NULL;
 	struct cgroup_events_bpf *skel = NULL;
@@ -62,6 +64,12 @@ int bpf_cgroup_events_open(struct bpf_cgroup_events **out, struct cadet_error *e
 	bpf_support_reset_message();
 	if (bpf_support_check(err) < 0)
 		goto cleanup;
+	size_t prefix_len = opts && opts->path_prefix ? strlen(opts->path_prefix) : 0;
+	if (prefix_len >= CGROUP_EVENT_PREFIX_LEN) {
+		cadet_error_set(err, ENAMETOOLONG, "cgroup event path prefix longer than %d bytes",
+				CGROUP_EVENT_PREFIX_LEN - 1);
+		goto cleanup;
+	}
 	ev = calloc(1, sizeof(*ev));
 	if (!ev) {
 		cadet_error_set(err, errno, "allocating cgroup events");
@@ -79,6 +87,10 @@ int bpf_cgroup_events_open(struct bpf_cgroup_events **out, struct cadet_error *e
 	}
 	skel->rodata->nr_cpus = (__u32)ncpus;
 	skel->rodata->page_size = (__u64)sysconf(_SC_PAGESIZE);
+	skel->rodata->watch_controllers = opts ? opts->controllers : 0;
+	skel->rodata->path_prefix_len = (__u32)prefix_len;
+	if (prefix_len)
+		memcpy((char *)skel->rodata->path_prefix, opts->path_prefix, prefix_len);
 
 	ev->have_oom = true;
 	if (bpf_support_tracepoint_arg0_is("mark_victim", "task_struct")) {

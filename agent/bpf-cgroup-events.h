@@ -24,7 +24,15 @@ struct bpf_cgroup_events;
  * 0, or -1 with err set to stop consumption (consume() then fails with it). */
 typedef int (*bpf_cgroup_event_fn)(const struct cgroup_event *event, void *ctx, struct cadet_error *err);
 
-int bpf_cgroup_events_open(struct bpf_cgroup_events **out, struct cadet_error *err);
+/* Which mkdir/rmdir events to deliver; OOM kills always come. A zeroed
+ * struct (or NULL) means all of them. */
+struct bpf_cgroup_events_options {
+	uint32_t controllers;    /* CGROUP_EVENT_CTRL_* of the hierarchies to watch, 0: all */
+	const char *path_prefix; /* e.g. "/kubepods"; NULL or "": all paths */
+};
+
+int bpf_cgroup_events_open(const struct bpf_cgroup_events_options *opts, struct bpf_cgroup_events **out,
+			   struct cadet_error *err);
 /* Pollable fd (EPOLLIN when events are waiting). */
 int bpf_cgroup_events_fd(const struct bpf_cgroup_events *ev);
 /* Delivers every waiting event. Returns the number delivered, or -1 with

@@ -177,7 +177,7 @@ static void startup_costs(void)
 	char dir[512];
 	uint64_t rss0 = rss_kib(), lock0 = bpf_memlock_bytes();
 	uint64_t t0 = clock_monotonic_ns();
-	if (bpf_cgroup_events_open(&ev, &err) != 0) {
+	if (bpf_cgroup_events_open(NULL, &ev, &err) != 0) {
 		printf("events: cannot open: %s\n", err.msg);
 		return;
 	}

@@ -56,6 +56,14 @@ struct {
 /* Lost events (ring buffer full), read by the loader for its counters. */
 __u64 dropped_events = 0;
 
+/* Filters for mkdir/rmdir, set by the loader so that bursts elsewhere (other
+ * hierarchies, other subtrees) cannot fill the ring buffer: only hierarchies
+ * carrying one of watch_controllers (0: all) and paths starting with
+ * path_prefix (length 0: all). OOM kills are never filtered. */
+const volatile __u32 watch_controllers = 0;
+const volatile __u32 path_prefix_len = 0;
+const volatile char path_prefix[CGROUP_EVENT_PREFIX_LEN] = {};
+
 static __always_inline __u32 controllers_of(struct cgroup *cgrp)
 {
 	__u32 mask = BPF_CORE_READ(cgrp, root, subsys_mask);
@@ -83,6 +91,25 @@ static __always_inline void capture_cpu(struct cgroup *cgrp, struct cgroup_event
 {
 	if (cgroup_cpu_usage_ns(cgrp, &e->cpu_usage_ns) == 0)
 		e->have |= CGROUP_EVENT_HAVE_CPU;
+}
+
+static __always_inline bool wanted(struct cgroup *cgrp, const char *path)
+{
+	char head[CGROUP_EVENT_PREFIX_LEN];
+
+	if (watch_controllers && !(controllers_of(cgrp) & watch_controllers))
+		return false;
+	if (path_prefix_len == 0)
+		return true;
+	if (bpf_probe_read_kernel_str(head, sizeof(head), path) < 0)
+		return false;
+	for (__u32 i = 0; i < CGROUP_EVENT_PREFIX_LEN; i++) {
+		if (i >= path_prefix_len)
+			break;
+		if (head[i] != path_prefix[i])
+			return false;
+	}
+	return true;
 }
 
 static __always_inline struct cgroup_event *event_start(__u32 type, struct cgroup *cgrp)
@@ -165,8 +192,11 @@ static __always_inline void build_path(struct cgroup *cgrp, struct cgroup_event 
 SEC("tp_btf/cgroup_mkdir")
 int BPF_PROG(handle_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 {
-	struct cgroup_event *e = event_start(CGROUP_EVENT_MKDIR, cgrp);
+	struct cgroup_event *e;
 
+	if (!wanted(cgrp, path))
+		return 0;
+	e = event_start(CGROUP_EVENT_MKDIR, cgrp);
 	if (!e)
 		return 0;
 	copy_path(e, path);
@@ -177,8 +207,11 @@ int BPF_PROG(handle_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 SEC("tp_btf/cgroup_rmdir")
 int BPF_PROG(handle_cgroup_rmdir, struct cgroup *cgrp, const char *path)
 {
-	struct cgroup_event *e = event_start(CGROUP_EVENT_RMDIR, cgrp);
+	struct cgroup_event *e;
 
+	if (!wanted(cgrp, path))
+		return 0;
+	e = event_start(CGROUP_EVENT_RMDIR, cgrp);
 	if (!e)
 		return 0;
 	copy_path(e, path);
@@ -196,7 +229,7 @@ static __always_inline int oom_event(struct task_struct *task)
 
 	if (memory_id < 0 || memory_id >= CGROUP_SUBSYS_COUNT)
 		return 0;
-	cgrp = BPF_CORE_READ(task, cgroups, subsys[memory_id], cgroup);
+	cgrp = task->cgroups->subsys[memory_id]->cgroup; /* BTF-typed: plain loads */
 	if (!cgrp)
 		return 0;
 	e = event_start(CGROUP_EVENT_OOM, cgrp);

@@ -7,6 +7,7 @@
 
 #define CGROUP_EVENT_PATH_LEN 256 /* path relative to the hierarchy root, NUL-terminated */
 #define CGROUP_EVENT_COMM_LEN 16
+#define CGROUP_EVENT_PREFIX_LEN 64 /* longest path prefix filter */
 
 enum cgroup_event_type {
 	CGROUP_EVENT_MKDIR = 1,

@@ -13,7 +13,8 @@
  * Values (see cgroup-stats.bpf.h): CPU from cpuacct's per-CPU counters on a
  * v1 cpuacct hierarchy, from rstat on cgroup2; memory from the page counter
  * where the hierarchy has the memory controller. On cgroup2 the program
- * first flushes rstat, which needs a sleepable program (iter.s) and a kfunc
+ * first flushes rstat (once, at the walk's root: a flush covers the whole
+ * subtree), which needs a sleepable program (iter.s) and a kfunc
  * whose name changed: css_rstat_flush(css) since 6.15, cgroup_rstat_flush
  * (cgroup) before. Both are declared weak; two programs differ only in the
  * call, and the loader loads the one the running kernel has. */
@@ -45,12 +46,12 @@ static __always_inline int emit(struct cgroup *cgrp)
 		__sync_fetch_and_add(&dropped_records, 1);
 		return 0;
 	}
-	r->cgroup_id = BPF_CORE_READ(cgrp, kn, id);
-	r->level = BPF_CORE_READ(cgrp, level);
+	r->cgroup_id = cgrp->kn->id;
+	r->level = cgrp->level;
 	r->have = 0;
 	r->cpu_usage_ns = 0;
 	r->memory_usage_bytes = 0;
-	long n = bpf_probe_read_kernel_str(r->name, sizeof(r->name), BPF_CORE_READ(cgrp, kn, name));
+	long n = bpf_probe_read_kernel_str(r->name, sizeof(r->name), cgrp->kn->name);
 	if (n < 0)
 		r->name[0] = '\0';
 	else if (n == sizeof(r->name))
@@ -70,7 +71,7 @@ int walk_css_rstat_flush(struct bpf_iter__cgroup *ctx)
 
 	if (!cgrp)
 		return 0; /* end of the walk */
-	if (cgroup_on_cgroup2(cgrp))
+	if (ctx->meta->seq_num == 0 && cgroup_on_cgroup2(cgrp))
 		css_rstat_flush(&cgrp->self);
 	return emit(cgrp);
 }
@@ -82,7 +83,7 @@ int walk_cgroup_rstat_flush(struct bpf_iter__cgroup *ctx)
 
 	if (!cgrp)
 		return 0;
-	if (cgroup_on_cgroup2(cgrp))
+	if (ctx->meta->seq_num == 0 && cgroup_on_cgroup2(cgrp))
 		cgroup_rstat_flush(cgrp);
 	return emit(cgrp);
 }

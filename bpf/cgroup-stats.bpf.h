@@ -17,7 +17,11 @@
  * KALLSYMS_ALL no per-CPU variable (this_cpu_off, runqueues) resolves as a
  * ksym. The offset of CPU n is learnt instead from a per-CPU array map of
  * our own: bpf_map_lookup_percpu_elem(n) minus the element's percpu pointer
- * (bpf_array.pptrs[0]); values are then read with bpf_probe_read_kernel. */
+ * (bpf_array.pptrs[0]); values are then read with bpf_probe_read_kernel.
+ * Fields of BTF-typed pointers are read with plain loads (the verifier
+ * makes them fault-safe), which costs far less than a helper call; only
+ * computed addresses and fields past the css in cpuacct and mem_cgroup go
+ * through bpf_probe_read_kernel. */
 #ifndef CADET_BPF_CGROUP_STATS_BPF_H
 #define CADET_BPF_CGROUP_STATS_BPF_H
 
@@ -97,12 +101,12 @@ static __always_inline struct cgroup_subsys_state *cgroup_css(struct cgroup *cgr
 	int ssid = subsys_id(which);
 	if (ssid < 0 || ssid >= CGROUP_SUBSYS_COUNT)
 		return NULL;
-	return BPF_CORE_READ(cgrp, subsys[ssid]);
+	return cgrp->subsys[ssid];
 }
 
 static __always_inline bool cgroup_on_cgroup2(struct cgroup *cgrp)
 {
-	return BPF_CORE_READ(cgrp, root, hierarchy_id) == 0;
+	return cgrp->root->hierarchy_id == 0;
 }
 
 /* A pointer's value as a plain number: the verifier forbids arithmetic
@@ -117,18 +121,24 @@ static __always_inline __u64 ptr_value(const void *p)
 	return v;
 }
 
+/* Cache of percpu_probe_pptr(): the map's element never moves. */
+__u64 percpu_probe_pptr_cache = 0;
+
 /* The percpu pointer of percpu_probe's one element (bpf_array.pptrs[0]):
  * adding CPU n's per-CPU offset to it gives the address that
  * bpf_map_lookup_percpu_elem(n) returns. */
 static __always_inline __u64 percpu_probe_pptr(void)
 {
 	struct bpf_array *arr = NULL;
-	__u64 map_addr = ptr_value(&percpu_probe);
-	__u64 pptr = 0;
+	__u64 pptr = percpu_probe_pptr_cache;
 
+	if (pptr)
+		return pptr;
+	__u64 map_addr = ptr_value(&percpu_probe);
 	if (!map_addr || bpf_probe_read_kernel(&pptr, sizeof(pptr),
 					       (void *)(map_addr + bpf_core_field_offset(arr->pptrs))))
 		return 0;
+	percpu_probe_pptr_cache = pptr;
 	return pptr;
 }
 
@@ -165,7 +175,7 @@ static __always_inline int percpu_sum_u64(__u64 percpu_ptr, __u64 *out)
 /* cgroup2 CPU time: the flushed total plus every CPU's unflushed delta. */
 static __always_inline int rstat_cpu_usage(struct cgroup *cgrp, __u64 *out)
 {
-	__u64 sum = BPF_CORE_READ(cgrp, bstat.cputime.sum_exec_runtime);
+	__u64 sum = cgrp->bstat.cputime.sum_exec_runtime;
 	__u64 probe_pptr = percpu_probe_pptr();
 	__u64 base;
 	bool old_layout = !bpf_core_field_exists(cgrp->rstat_base_cpu);
@@ -173,7 +183,7 @@ static __always_inline int rstat_cpu_usage(struct cgroup *cgrp, __u64 *out)
 	if (old_layout)
 		base = (__u64)BPF_CORE_READ((struct cgroup___old *)cgrp, rstat_cpu);
 	else
-		base = (__u64)BPF_CORE_READ(cgrp, rstat_base_cpu);
+		base = (__u64)BPF_CORE_READ(cgrp, rstat_base_cpu); /* a number, not a pointer */
 	if (!base)
 		return -1;
 	for (__u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
