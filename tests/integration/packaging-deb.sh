@@ -28,8 +28,16 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# Up to date with the tree (cheap when it is).
-make -s BUILD="$BUILD" deb >"$TMP/make.log" 2>&1 || { cat "$TMP/make.log"; fail "make deb failed"; }
+# Package the daemons `make test` built (-o: never rebuild them here, which
+# could take minutes); the package itself is always made afresh.
+[ -x "$CADET_AGENT" ] || fail "$CADET_AGENT not built"
+keep=""
+for bin in "$BUILD/cadet-agent" "$BUILD/cadet-aggregator"; do
+	[ -x "$bin" ] && keep="$keep -o $bin"
+done
+rm -f "$DEB"
+# shellcheck disable=SC2086
+make -s BUILD="$BUILD" $keep deb >"$TMP/make.log" 2>&1 || { cat "$TMP/make.log"; fail "make deb failed"; }
 [ -f "$DEB" ] || fail "make deb made no $DEB"
 
 # --- control data
