@@ -3,6 +3,8 @@
  * must not build a DOM first. */
 #include "render.h"
 
+#include <stdio.h>
+
 #include "common/duration.h"
 #include "common/quantity.h"
 #include "common/timefmt.h"
@@ -31,15 +33,33 @@ static void render_usage(struct strbuf *sb, uint64_t nanocores, uint64_t memory_
 	char cpu[QUANTITY_MAX], mem[QUANTITY_MAX];
 	quantity_format_nanocores(nanocores, cpu, sizeof(cpu));
 	quantity_format_bytes(memory_bytes, mem, sizeof(mem));
-	strbuf_printf(sb, "\"usage\":{\"cpu\":\"%s\",\"memory\":\"%s\"}", cpu, mem);
+	strbuf_puts(sb, "\"usage\":{\"cpu\":\"");
+	strbuf_puts(sb, cpu);
+	strbuf_puts(sb, "\",\"memory\":\"");
+	strbuf_puts(sb, mem);
+	strbuf_puts(sb, "\"}");
 }
 
+/* Every pod of a node shares the node's timestamp and window: the text of
+ * the last pair is kept (per thread) instead of formatted again. */
 static void render_time_window(struct strbuf *sb, const Cadet__V1__NodeReport *node)
 {
-	char stamp[32], window[64];
-	time_format_rfc3339(node->timestamp_unix_ns, stamp, sizeof(stamp));
-	duration_format(node->window_ns, window, sizeof(window));
-	strbuf_printf(sb, ",\"timestamp\":\"%s\",\"window\":\"%s\"", stamp, window);
+	static __thread struct {
+		uint64_t timestamp_s, window_ns;
+		bool valid;
+		char text[128];
+	} last;
+	uint64_t timestamp_s = node->timestamp_unix_ns / 1000000000ULL;
+	if (!last.valid || last.timestamp_s != timestamp_s || last.window_ns != node->window_ns) {
+		char stamp[32], window[64];
+		time_format_rfc3339(node->timestamp_unix_ns, stamp, sizeof(stamp));
+		duration_format(node->window_ns, window, sizeof(window));
+		snprintf(last.text, sizeof(last.text), ",\"timestamp\":\"%s\",\"window\":\"%s\"", stamp, window);
+		last.timestamp_s = timestamp_s;
+		last.window_ns = node->window_ns;
+		last.valid = true;
+	}
+	strbuf_puts(sb, last.text);
 }
 
 void render_node_metrics(struct strbuf *sb, const Cadet__V1__NodeReport *node,
@@ -50,7 +70,9 @@ void render_node_metrics(struct strbuf *sb, const Cadet__V1__NodeReport *node,
 		strbuf_puts(sb, "\"kind\":\"NodeMetrics\",\"apiVersion\":\"" GROUP_VERSION "\",");
 	strbuf_puts(sb, "\"metadata\":{\"name\":");
 	agg_json_string(sb, node->node_name);
-	strbuf_printf(sb, ",\"creationTimestamp\":\"%s\"", creation_rfc3339);
+	strbuf_puts(sb, ",\"creationTimestamp\":\"");
+	strbuf_puts(sb, creation_rfc3339);
+	strbuf_append(sb, "\"", 1);
 	render_labels(sb, node->labels, node->n_labels);
 	strbuf_append(sb, "}", 1);
 	render_time_window(sb, node);
@@ -69,7 +91,9 @@ void render_pod_metrics(struct strbuf *sb, const Cadet__V1__NodeReport *node,
 	agg_json_string(sb, pod->name);
 	strbuf_puts(sb, ",\"namespace\":");
 	agg_json_string(sb, pod->namespace_);
-	strbuf_printf(sb, ",\"creationTimestamp\":\"%s\"", creation_rfc3339);
+	strbuf_puts(sb, ",\"creationTimestamp\":\"");
+	strbuf_puts(sb, creation_rfc3339);
+	strbuf_append(sb, "\"", 1);
 	render_labels(sb, pod->labels, pod->n_labels);
 	strbuf_append(sb, "}", 1);
 	render_time_window(sb, node);
