@@ -9,7 +9,7 @@ export BUILD
 pattern=${TESTS:-}
 passed=0 failed=0 skipped=0 failed_names=""
 logdir=$BUILD/test-logs
-mkdir -p "$logdir"
+mkdir -p "$logdir/unit" "$logdir/integration" # test names are unit/NAME, integration/NAME
 
 run_one() {
 	name=$1
