@@ -34,7 +34,7 @@ static void notify(const char *state)
 	int r = sd_notify(0, state);
 	if (r < 0 && !notify_failure_logged) {
 		notify_failure_logged = true;
-		log_warn("cannot notify systemd (%.40s...): %s", state, strerror(-r));
+		log_warn("cannot notify systemd through NOTIFY_SOCKET: %s", strerror(-r));
 	}
 }
 
