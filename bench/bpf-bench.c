@@ -342,9 +342,10 @@ int main(int argc, char **argv)
 
 	printf("\n%d containers (%d pods; %d cgroups per hierarchy with parents), %d rounds; created in %.2f s\n",
 	       n_ctr, n_pods, n_ctr + n_pods + 1, rounds, (double)(t_mk_done - t_mk) / 1e9);
-	printf("  %-6s %12s %12s %10s %12s\n", "method", "min ms", "median ms", "us/cgroup", "median/iter");
+	printf("  %-6s %10s %10s %10s %9s %12s\n", "method", "min ms", "median ms", "us/cgroup", "min/iter",
+	       "median/iter");
 	qsort(times[M_ITER], (size_t)rounds, sizeof(uint64_t), cmp_u64);
-	double iter_median = (double)times[M_ITER][rounds / 2];
+	double iter_median = (double)times[M_ITER][rounds / 2], iter_min = (double)times[M_ITER][0];
 	for (int m = 0; m < M_COUNT; m++) {
 		if (m == M_FILES && !files_ok) {
 			printf("  %-6s skipped: needs ~%d fds, hard limit %" PRIu64 "\n", method_names[m], n_ctr * 12,
@@ -353,8 +354,8 @@ int main(int argc, char **argv)
 		}
 		qsort(times[m], (size_t)rounds, sizeof(uint64_t), cmp_u64);
 		double med = (double)times[m][rounds / 2];
-		printf("  %-6s %12.3f %12.3f %10.2f %11.1fx\n", method_names[m], (double)times[m][0] / 1e6, med / 1e6,
-		       med / 1e3 / n_ctr, med / iter_median);
+		printf("  %-6s %10.3f %10.3f %10.2f %8.1fx %11.1fx\n", method_names[m], (double)times[m][0] / 1e6,
+		       med / 1e6, med / 1e3 / n_ctr, (double)times[m][0] / iter_min, med / iter_median);
 	}
 	printf("  (iter and files give CPU and memory usage; iter2 CPU only; floor and ocr read the same two values\n"
 	       "   as iter; files also parses cpuacct.stat, cpu.stat, memory.stat, limits, pids and PSI)\n");

@@ -121,48 +121,53 @@ static __always_inline __u64 ptr_value(const void *p)
 	return v;
 }
 
-/* Cache of percpu_probe_pptr(): the map's element never moves. */
-__u64 percpu_probe_pptr_cache = 0;
+/* Per-CPU offsets never change: learnt on first use, then read from here. */
+__u64 percpu_offsets[MAX_CPUS] = {};
+__u32 percpu_offsets_ready = 0;
 
-/* The percpu pointer of percpu_probe's one element (bpf_array.pptrs[0]):
- * adding CPU n's per-CPU offset to it gives the address that
- * bpf_map_lookup_percpu_elem(n) returns. */
-static __always_inline __u64 percpu_probe_pptr(void)
+/* Fills percpu_offsets: for each CPU n, the address
+ * bpf_map_lookup_percpu_elem(n) returns for percpu_probe's one element,
+ * minus that element's percpu pointer (bpf_array.pptrs[0]). */
+static __always_inline int learn_percpu_offsets(void)
 {
 	struct bpf_array *arr = NULL;
-	__u64 pptr = percpu_probe_pptr_cache;
+	__u64 pptr = 0, map_addr = ptr_value(&percpu_probe);
+	__u32 zero = 0;
 
-	if (pptr)
-		return pptr;
-	__u64 map_addr = ptr_value(&percpu_probe);
 	if (!map_addr || bpf_probe_read_kernel(&pptr, sizeof(pptr),
-					       (void *)(map_addr + bpf_core_field_offset(arr->pptrs))))
-		return 0;
-	percpu_probe_pptr_cache = pptr;
-	return pptr;
+					       (void *)(map_addr + bpf_core_field_offset(arr->pptrs))) || !pptr)
+		return -1;
+	for (__u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
+		if (cpu >= nr_cpus)
+			break;
+		void *slot = bpf_map_lookup_percpu_elem(&percpu_probe, &zero, cpu);
+		if (!slot)
+			return -1;
+		percpu_offsets[cpu] = ptr_value(slot) - pptr;
+	}
+	percpu_offsets_ready = 1;
+	return 0;
 }
 
 /* Address of a per-CPU object on one CPU, 0 when it cannot be known. */
-static __always_inline __u64 percpu_addr(__u64 probe_pptr, __u64 percpu_ptr, __u32 cpu)
+static __always_inline __u64 percpu_addr(__u64 percpu_ptr, __u32 cpu)
 {
-	__u32 zero = 0;
-	void *slot = bpf_map_lookup_percpu_elem(&percpu_probe, &zero, cpu);
-
-	if (!slot || !probe_pptr)
+	if (!percpu_offsets_ready && learn_percpu_offsets() != 0)
 		return 0;
-	return percpu_ptr + (ptr_value(slot) - probe_pptr);
+	if (cpu >= MAX_CPUS)
+		return 0;
+	return percpu_ptr + percpu_offsets[cpu];
 }
 
 /* Sum over CPUs of a per-CPU u64 (cpuacct's cpuusage). */
 static __always_inline int percpu_sum_u64(__u64 percpu_ptr, __u64 *out)
 {
-	__u64 probe_pptr = percpu_probe_pptr();
 	__u64 sum = 0;
 
 	for (__u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
 		if (cpu >= nr_cpus)
 			break;
-		__u64 addr = percpu_addr(probe_pptr, percpu_ptr, cpu);
+		__u64 addr = percpu_addr(percpu_ptr, cpu);
 		__u64 v = 0;
 		if (!addr || bpf_probe_read_kernel(&v, sizeof(v), (void *)addr))
 			return -1;
@@ -176,7 +181,6 @@ static __always_inline int percpu_sum_u64(__u64 percpu_ptr, __u64 *out)
 static __always_inline int rstat_cpu_usage(struct cgroup *cgrp, __u64 *out)
 {
 	__u64 sum = cgrp->bstat.cputime.sum_exec_runtime;
-	__u64 probe_pptr = percpu_probe_pptr();
 	__u64 base;
 	bool old_layout = !bpf_core_field_exists(cgrp->rstat_base_cpu);
 
@@ -189,7 +193,7 @@ static __always_inline int rstat_cpu_usage(struct cgroup *cgrp, __u64 *out)
 	for (__u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
 		if (cpu >= nr_cpus)
 			break;
-		__u64 addr = percpu_addr(probe_pptr, base, cpu);
+		__u64 addr = percpu_addr(base, cpu);
 		__u64 now, last;
 		if (!addr)
 			return -1;
