@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
-#include "agent/pod-network.h"
 
 /* FNV-1a, folded over the unknown ids so a new unknown changes the sum. */
 static uint64_t hash_id(const char *s)
@@ -50,18 +49,8 @@ static int name_container(struct store_container *c, const struct cri_container 
 	return container_metadata_set(&c->meta, &m, err);
 }
 
-static void join_network(struct store_pod *pod, const struct cri_pod *cp, const struct store *s,
-			 const struct cri_join_options *opts)
+static void join_network(struct store_pod *pod, const struct cri_pod *cp)
 {
-	/* Our own read of the pod's namespace is fresh every cycle; the
-	 * runtime's is as old as the last refresh. */
-	if (opts->proc_root && cp->pid > 0) {
-		struct cadet_error net_err;
-		if (pod_network_read(opts->proc_root, cp->pid, s->cycle_realtime_ns, &pod->network, &net_err) == 0) {
-			pod->has_network = true;
-			return;
-		}
-	}
 	if (cp->has_network) {
 		pod->network = cp->network;
 		pod->has_network = true;
@@ -141,7 +130,7 @@ int cri_join_apply(const struct cri_snapshot *snap, struct store *s, const struc
 					return cadet_error_prefix(err, "pod %s", pod->uid);
 				result->pods_named++;
 			}
-			join_network(pod, cp, s, opts);
+			join_network(pod, cp);
 		} else {
 			result->unknown++;
 			result->unknown_hash += hash_id(pod->uid);

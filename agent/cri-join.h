@@ -4,8 +4,9 @@
  * by the container id in it; the runtime knows the same uid (sandbox
  * metadata) and ids. The join gives each store pod and container its
  * names, labels and start time; marks the sandbox (pause) containers, whose
- * id is a sandbox id, so views skip them; attaches container rootfs usage,
- * pod network and the runtime's image filesystem; and records, from CRI
+ * id is a sandbox id, so views skip them; attaches container rootfs and
+ * log usage, pod network (read by the refresh thread) and the runtime's
+ * image filesystem; and records, from CRI
  * stats, the pods the runtime runs but whose cgroups the collection did not
  * read (VM-isolated runtimes, another cgroup root). Pods and containers the
  * runtime does not know keep their ids as names. */
@@ -25,8 +26,6 @@ struct cri_join_options {
 	 * record CRI-only pods from its stats. Otherwise only entries still
 	 * without metadata are filled. */
 	bool new_snapshot;
-	/* Where /<pid>/net/dev is read for pod network; NULL skips it. */
-	const char *proc_root;
 };
 
 struct cri_join_result {

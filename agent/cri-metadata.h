@@ -29,7 +29,7 @@ struct cri_metadata_options {
 	 * get a new sample at each refresh, so refreshes come at least three
 	 * times per window: such pods then neither expire nor lose their rate. */
 	uint64_t rate_window_ns;
-	const char *proc_root;        /* for pod network; NULL means /proc */
+	const char *proc_root;        /* for pod network (<pid>/net/dev); NULL means /proc */
 };
 
 struct cri_metadata;

@@ -128,7 +128,18 @@ check "container startTime present"
 wait_for '.containers[0].rootfs.usedBytes > 0' 8
 check "container rootfs (writable layer) from CRI"
 wait_for '.network.name == "eth0" and (.network.interfaces | length) >= 1 and .network.rxBytes >= 0' 8
-check "pod network from the pod's network namespace (eth0)"
+check "pod network reported, default interface eth0"
+# The same counters, read here from the pause process's namespace.
+PAUSE_PID=$(head -n 1 "/sys/fs/cgroup/cpuacct/kubepods/burstable/pod$POD_UID/$SANDBOX/cgroup.procs")
+netdev_eth0() { awk -F'[: ]+' '$2 == "eth0" { print $3 " " $11 }' "/proc/$PAUSE_PID/net/dev"; }
+n=0
+while [ $n -lt 40 ]; do
+	[ "$(pod_json | jq -r '"\(.network.rxBytes) \(.network.txBytes)"')" = "$(netdev_eth0)" ] && break
+	sleep 0.25
+	n=$((n + 1))
+done
+[ $n -lt 40 ]
+check "pod eth0 rx/tx bytes are the pod namespace's ($(netdev_eth0))"
 curl -fsS "$URL/stats/summary" | jq -e '.node.runtime.imageFs.usedBytes > 0 and .node.runtime.imageFs.capacityBytes > 0' >/dev/null
 check "node runtime imageFs from CRI ImageFsInfo"
 grep -q "container runtime containerd .* (CRI v1) at $CTRD_ENDPOINT" "$CTRD_DIR/agent.log"

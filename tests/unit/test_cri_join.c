@@ -8,8 +8,8 @@
  * container (id = sandbox id) is flagged and not named; ids the runtime
  * does not know stay unnamed and are counted; a pod the runtime runs but
  * the collection did not read is recorded from CRI stats; an old snapshot
- * fills only entries without names; pod network comes from the sandbox
- * process's net/dev under the proc root given; a container's log usage is
+ * fills only entries without names; pod network read from the sandbox
+ * process's net/dev (skipping lo) reaches the store pod; a container's log usage is
  * its log directory's allocated blocks. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -357,11 +357,18 @@ static void test_pod_network_from_sandbox_process(void **state)
 	      fp);
 	fclose(fp);
 
-	cri_snapshot_find_pod(f->snap, U1)->pid = 4242;
-	collect_cycle(&f->store, SEC);
-	struct cri_join_options opts = { .new_snapshot = true, .proc_root = f->proc_root };
-	struct cri_join_result res;
+	/* what the refresh thread does for a sandbox whose pid it knows */
+	struct cri_pod *cp = cri_snapshot_find_pod(f->snap, U1);
 	struct cadet_error err;
+	assert_int_equal(pod_network_read(f->proc_root, 4242, 77 * SEC, &cp->network, &err), 0);
+	cp->has_network = true;
+	struct pod_network gone;
+	assert_int_equal(pod_network_read(f->proc_root, 4243, 77 * SEC, &gone, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+
+	collect_cycle(&f->store, SEC);
+	struct cri_join_options opts = { .new_snapshot = true };
+	struct cri_join_result res;
 	assert_int_equal(cri_join_apply(f->snap, &f->store, &opts, &res, &err), 0);
 	struct store_pod *pod = store_find_pod(&f->store, U1);
 	assert_true(pod->has_network);
@@ -373,7 +380,7 @@ static void test_pod_network_from_sandbox_process(void **state)
 	assert_int_equal(eth0->rx_errors, 2);
 	assert_int_equal(eth0->tx_bytes, 86087);
 	assert_int_equal(eth0->tx_errors, 5);
-	assert_int_equal(pod->network.realtime_ns, f->store.cycle_realtime_ns);
+	assert_int_equal(pod->network.realtime_ns, 77 * SEC);
 }
 
 static void test_net_dev_malformed(void **state)
