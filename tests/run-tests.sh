@@ -16,7 +16,6 @@ run_one() {
 	shift
 	case "$name" in *"$pattern"*) ;; *) return 0 ;; esac
 	start=$(date +%s)
-	mkdir -p "$(dirname "$logdir/$name.log")"
 	"$@" >"$logdir/$name.log" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - start))
