@@ -15,6 +15,7 @@
 #include "agent/config.h"
 #include "agent/cri-metadata.h"
 #include "agent/http-endpoints.h"
+#include "agent/push.h"
 #include "agent/store.h"
 #include "agent/views.h"
 #include "common/duration.h"
@@ -30,6 +31,7 @@ struct agent {
 	struct store store;
 	struct agent_views views;
 	struct agent_http *http;
+	struct agent_push *push; /* NULL without --aggregator */
 	struct event *tick;
 	struct event *sigterm, *sigint;
 	struct sd_integration *sd;
@@ -74,6 +76,8 @@ static void run_cycle(struct agent *a)
 		log_error("joining runtime metadata: %s", err.msg);
 	if (agent_views_render(&a->views, &a->store, a->cfg.node_name, scrape_error, &err) != 0)
 		log_error("rendering views: %s", err.msg);
+	if (a->push && agent_push_cycle(a->push, &a->store, a->cfg.node_name, &err) != 0)
+		log_error("push report: %s", err.msg);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -133,6 +137,18 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 			return -1;
 	}
 	agent_views_init(&a->views);
+	if (a->cfg.aggregator) {
+		/* one report per rate window: back-to-back windows, as metrics-server sees them */
+		struct agent_push_options popts = {
+			.target = a->cfg.aggregator,
+			.ca_file = a->cfg.aggregator_ca_file,
+			.cert_file = a->cfg.aggregator_cert_file,
+			.key_file = a->cfg.aggregator_key_file,
+			.period_ns = a->cfg.window_ns,
+		};
+		if (agent_push_start(&popts, &a->push, err) != 0)
+			return -1;
+	}
 
 	struct agent_http_options hopts = {
 		.listen = a->cfg.listen,
@@ -171,6 +187,7 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 
 static void agent_stop(struct agent *a)
 {
+	agent_push_stop(a->push);
 	sd_integration_free(a->sd);
 	if (a->tick)
 		event_free(a->tick);

@@ -6,8 +6,10 @@
 #                          127.0.0.1/localhost and a client certificate
 #                          (CN=cadet-test) made with the openssl CLI in DIR
 #   agg_start DIR [FLAGS]  starts the aggregator on 127.0.0.1 with random
-#                          ports, logging to DIR/aggregator.log; sets AGG_PID,
-#                          AGG_HTTPS_PORT, AGG_GRPC_PORT (ports from its log)
+#                          ports (or AGG_LISTEN / AGG_GRPC_LISTEN when set,
+#                          to restart on the same ones), logging to
+#                          DIR/aggregator.log; sets AGG_PID, AGG_HTTPS_PORT,
+#                          AGG_GRPC_PORT (ports from its log)
 #   agg_stop               SIGTERM, wait; returns the daemon's exit status
 #   agg_kubeconfig FILE DIR [nocert]   a kubeconfig for https://127.0.0.1:PORT
 #                          with the test CA (and the client certificate)
@@ -47,7 +49,8 @@ agg_start() {
 	d=$1
 	shift
 	: >"$d/aggregator.log"
-	"$AGG_BIN" --listen 127.0.0.1:0 --grpc-listen 127.0.0.1:0 "$@" >>"$d/aggregator.log" 2>&1 &
+	"$AGG_BIN" --listen "${AGG_LISTEN:-127.0.0.1:0}" --grpc-listen "${AGG_GRPC_LISTEN:-127.0.0.1:0}" "$@" \
+		>>"$d/aggregator.log" 2>&1 &
 	AGG_PID=$!
 	i=0
 	while [ $i -lt 100 ]; do

@@ -1,0 +1,171 @@
+#!/bin/sh
+# aggregator-e2e.sh: agents push to the aggregator, end to end on loopback.
+#
+# A private containerd (tests/lib/containerd.sh) runs a pod e2e/burner
+# (label app=burner) whose container spins under a CFS quota of half a
+# core. Agent A reads this machine's real cgroups and names pods through
+# CRI; agent B reads a copy of the v2 fixture tree; both push to one
+# aggregator over mutual TLS with their own --node-name, once per 2 s
+# window, and the aggregator runs at --metric-resolution 2s. Checks, with
+# kubectl and a client certificate:
+#   - both nodes appear in NodeMetrics;
+#   - the burner's PodMetrics (namespaced list with a label selector) shows
+#     0.5 core within 10% (or, on a machine too busy to give the burner its
+#     quota, within 10% of the kernel's own count over the same seconds);
+#   - killing agent B drops its node after 3 x resolution, node A stays;
+#   - restarting the aggregator on the same ports: the agents reconnect and
+#     the pod is back within two intervals (plus a second of slack).
+# Everything started is stopped and removed.
+set -u
+BUILD=${BUILD:-build}
+CRI_TOOL=${CRI_TOOL:-$BUILD/tests/cri-tool}
+. tests/lib/agent.sh
+. tests/lib/containerd.sh
+. tests/lib/aggregator.sh
+
+why=$(ctrd_missing)
+[ -n "$why" ] || why=$(agg_missing)
+[ -n "$why" ] || [ -x "$CADET_AGENT" ] || why="$CADET_AGENT not built"
+[ -n "$why" ] || [ -x "$CRI_TOOL" ] || why="$CRI_TOOL not built"
+[ -n "$why" ] || command -v kubectl >/dev/null 2>&1 || why="kubectl not installed"
+[ -n "$why" ] || [ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ] || why="no cgroup v1 cpu controller"
+if [ -n "$why" ]; then
+	echo "skipped: $why"
+	exit 77
+fi
+
+AGENT_A_PID=""
+AGENT_B_PID=""
+cleanup() {
+	for pid in $AGENT_A_PID $AGENT_B_PID $AGG_PID; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	ctrd_cleanup
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+show_logs() {
+	for f in aggregator.log agent-a.log agent-b.log; do
+		echo "--- $f"
+		tail -n 15 "$CTRD_DIR/$f" 2>/dev/null
+	done
+}
+check() { # check DESCRIPTION: fails with the logs when the last command failed
+	if [ $? -ne 0 ]; then
+		show_logs
+		fail "$1"
+	fi
+	echo "ok: $1"
+}
+
+ctrd_init "$(mktemp -d /tmp/cadet-agg-e2e.XXXXXX)"
+check "containerd config, CNI config and images prepared"
+D=$CTRD_DIR
+agg_pki "$D"
+check "test CA, server and client certificates"
+
+AGG_LISTEN=127.0.0.1:$(free_port)
+AGG_GRPC_LISTEN=127.0.0.1:$(free_port)
+AGG_FLAGS="--tls-cert-file $D/server.crt --tls-private-key-file $D/server.key --client-ca-file $D/ca.crt
+	--grpc-tls-cert-file $D/server.crt --grpc-tls-private-key-file $D/server.key --grpc-client-ca-file $D/ca.crt
+	--metric-resolution 2s"
+# shellcheck disable=SC2086
+agg_start "$D" $AGG_FLAGS
+check "aggregator on $AGG_LISTEN, pushes on $AGG_GRPC_LISTEN"
+agg_kubeconfig "$D/kubeconfig" "$D"
+kget() { kubectl --kubeconfig "$D/kubeconfig" get --raw "$1"; }
+
+ctrd_start
+check "containerd started"
+POD_UID=$(cat /proc/sys/kernel/random/uuid)
+ctrd_run_pod burner e2e "$POD_UID" app=burner
+check "pod e2e/burner running"
+ctrd_run_container "$CTRD_SANDBOX" spin sh -c 'while :; do :; done'
+check "spinning container running"
+CG=kubepods/burstable/pod$POD_UID/$CTRD_CONTAINER
+echo 100000 >"/sys/fs/cgroup/cpu/$CG/cpu.cfs_period_us" && echo 50000 >"/sys/fs/cgroup/cpu/$CG/cpu.cfs_quota_us"
+check "CFS quota of half a core on $CG"
+
+PUSH_FLAGS="--aggregator $AGG_GRPC_LISTEN --aggregator-ca-file $D/ca.crt
+	--aggregator-cert-file $D/client.crt --aggregator-key-file $D/client.key"
+PORT_A=$(free_port)
+# shellcheck disable=SC2086
+"$CADET_AGENT" --listen "127.0.0.1:$PORT_A" --interval 500ms --window 2s --node-name e2e-node-a --bpf=false \
+	--container-runtime-endpoint "$CTRD_ENDPOINT" --runtime-request-timeout 1s $PUSH_FLAGS >"$D/agent-a.log" 2>&1 &
+AGENT_A_PID=$!
+cp -r tests/fixtures/v2-systemd "$D/fixture-b"
+PORT_B=$(free_port)
+# shellcheck disable=SC2086
+"$CADET_AGENT" --listen "127.0.0.1:$PORT_B" --interval 500ms --window 2s --node-name e2e-node-b --bpf=false \
+	--cgroup-root "$D/fixture-b" --container-runtime-endpoint "" $PUSH_FLAGS >"$D/agent-b.log" 2>&1 &
+AGENT_B_PID=$!
+
+nodes_are() { # nodes_are NAME...: the NodeMetricsList holds exactly these
+	kget /apis/metrics.k8s.io/v1beta1/nodes | python3 -c '
+import json, sys
+names = sorted(i["metadata"]["name"] for i in json.load(sys.stdin)["items"])
+sys.exit(0 if names == sorted(sys.argv[1:]) else 1)' "$@"
+}
+AGG_WAIT_S=15 agg_wait nodes_are e2e-node-a e2e-node-b
+check "both agents' nodes in NodeMetrics"
+
+BURNER_URL='/apis/metrics.k8s.io/v1beta1/namespaces/e2e/pods?labelSelector=app%3Dburner'
+# burner_cores: the spinning container's usage in cores, from the aggregator
+burner_cores() {
+	kget "$BURNER_URL" | python3 -c '
+import json, sys
+items = json.load(sys.stdin)["items"]
+assert [i["metadata"]["name"] for i in items] == ["burner"], items
+(c,) = [c for c in items[0]["containers"] if c["name"] == "spin"]
+q = c["usage"]["cpu"]
+scale = {"n": 1e-9, "u": 1e-6, "m": 1e-3}
+print(float(q[:-1]) * scale[q[-1]] if q[-1] in scale else float(q))'
+}
+AGG_WAIT_S=15 agg_wait burner_cores
+check "e2e/burner in PodMetrics through a label selector"
+
+# Let two full windows pass under the quota, counting the kernel's truth.
+usage=/sys/fs/cgroup/cpuacct/$CG/cpuacct.usage
+t0=$(date +%s%N)
+u0=$(cat "$usage")
+sleep 4.5
+u1=$(cat "$usage")
+t1=$(date +%s%N)
+got=$(burner_cores)
+truth=$(python3 -c 'import sys; u0,u1,t0,t1 = map(int, sys.argv[1:]); print((u1 - u0) / (t1 - t0))' "$u0" "$u1" "$t0" "$t1")
+python3 -c '
+import sys
+got, truth = float(sys.argv[1]), float(sys.argv[2])
+ok = abs(got - 0.5) <= 0.05 or (truth < 0.45 and abs(got - truth) <= 0.1 * truth)
+print(f"burner: aggregator {got:.3f} cores, kernel {truth:.3f} cores over the last 4.5 s")
+sys.exit(0 if ok else 1)' "$got" "$truth"
+check "burner usage in PodMetrics within 10% of half a core"
+
+kill "$AGENT_B_PID"
+wait "$AGENT_B_PID" 2>/dev/null
+AGENT_B_PID=""
+killed=$(date +%s)
+AGG_WAIT_S=12 agg_wait nodes_are e2e-node-a
+check "killed agent's node dropped after staleness"
+gone=$(($(date +%s) - killed))
+[ "$gone" -ge 3 ]
+check "node B disappeared ${gone}s after its agent died (3 x 2s resolution, counted from its last push)"
+
+agg_stop
+check "aggregator stopped cleanly"
+restarted_at=$(date +%s%N)
+# shellcheck disable=SC2086
+agg_start "$D" $AGG_FLAGS
+check "aggregator restarted on the same ports"
+AGG_WAIT_S=10 agg_wait burner_cores
+check "pod back after the restart"
+back_ms=$((($(date +%s%N) - restarted_at) / 1000000))
+[ "$back_ms" -le 5000 ]
+check "data back ${back_ms} ms after the restart (two 2 s intervals + 1 s)"
+grep -q "again after" "$D/agent-a.log"
+check "agent A logged the outage's end"
+[ "$(grep -c 'cannot push to aggregator' "$D/agent-a.log")" -eq 1 ]
+check "agent A logged the outage once"
+echo "ok"
