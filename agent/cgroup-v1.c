@@ -58,6 +58,8 @@ static int read_cpu(struct cgroup_collector *c, struct cgroup_handle *h, struct 
 		if (parse_flat_keyed(buf, len, "cpuacct.stat", keys, 2, v, &found, err) != 0)
 			return -1;
 		if (found == 3) {
+			if (v[0] > UINT64_MAX / c->ns_per_tick || v[1] > UINT64_MAX / c->ns_per_tick)
+				return cadet_error_set(err, ERANGE, "cpuacct.stat: value out of range");
 			out->cpu_user_ns = v[0] * c->ns_per_tick;
 			out->cpu_system_ns = v[1] * c->ns_per_tick;
 			out->have |= CGROUP_HAVE_CPU_SPLIT;

@@ -599,6 +599,9 @@ static void test_v1_garbage_names_the_file(void **state)
 	put(f, "cpuacct/" CTR "/cpuacct.usage", "1\n");
 	put(f, "cpuacct/" CTR "/cpuacct.stat", "user\n");
 	read_fails(f, EINVAL, "cpuacct.stat", CTR);
+	/* ticks that parse but overflow once turned into nanoseconds */
+	put(f, "cpuacct/" CTR "/cpuacct.stat", "user 99999999999999999\nsystem 1\n");
+	read_fails(f, ERANGE, "cpuacct.stat", CTR);
 	put(f, "cpuacct/" CTR "/cpuacct.stat", "user 1\nsystem 1\n");
 	put(f, "memory/" CTR "/memory.stat", "total_rss lots\n");
 	read_fails(f, EINVAL, "memory.stat", CTR);
