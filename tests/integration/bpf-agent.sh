@@ -47,9 +47,13 @@ start_agent() {
 	wait_url "http://127.0.0.1:$PORT/healthz" 10 || { cat "$TMP/agent.log"; fail "agent did not become healthy"; }
 }
 
+# stop_agent: SIGTERM; the agent must exit 0 (also: no sanitizer reports).
 stop_agent() {
-	kill "$AGENT_PID" && wait "$AGENT_PID"
+	kill "$AGENT_PID"
+	wait "$AGENT_PID"
+	_rc=$?
 	AGENT_PID=""
+	[ $_rc -eq 0 ] || { cat "$TMP/agent.log"; fail "agent exited with status $_rc"; }
 }
 
 # short_lived RELPATH: makes the container, burns 2 s of CPU in it, records
