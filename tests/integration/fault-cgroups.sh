@@ -26,6 +26,7 @@
 # /stats/summary with its last values, its sibling keeps being collected
 # with fresh values); and after the restore the container reads again (its
 # new value appears) and the error counter stops growing.
+# Both agents must exit 0 on SIGTERM (with LeakSanitizer in a sanitizer build).
 # Everything created is removed afterwards (trap).
 set -u
 . tests/lib/agent.sh
@@ -62,10 +63,14 @@ start_agent() {
 	wait_url "http://127.0.0.1:$_port/healthz" 10 || { cat "$TMP/agent.log"; fail "agent did not become healthy"; }
 }
 
+# stop_agent: SIGTERM; the agent must exit 0 (in a sanitizer build that
+# includes LeakSanitizer's check at exit).
 stop_agent() {
-	kill "$AGENT_PID" 2>/dev/null
-	wait "$AGENT_PID" 2>/dev/null
+	kill -TERM "$AGENT_PID"
+	wait "$AGENT_PID"
+	_rc=$?
 	AGENT_PID=""
+	[ $_rc -eq 0 ] || { tail -n 40 "$TMP/agent.log"; fail "agent exited $_rc after SIGTERM"; }
 }
 
 # scrape_all PORT: every endpoint answers 200 (curl -f fails otherwise).

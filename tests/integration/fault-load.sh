@@ -14,7 +14,8 @@
 #     advances by at least (elapsed seconds - 2) during the load, and /healthz
 #     answers 200 right after it;
 #   - the newest data is served: after the load, /stats/summary shows the
-#     last usage written.
+#     last usage written;
+#   - the agent exits 0 on SIGTERM (with LeakSanitizer in a sanitizer build).
 # Everything created is removed afterwards (trap).
 set -u
 . tests/lib/agent.sh
@@ -132,5 +133,9 @@ for pod in json.load(sys.stdin)["pods"]:
 	[ $i -lt 30 ] || fail "summary shows $got, want ${last}000 (the last value written)"
 	sleep 0.1
 done
-kill -0 "$AGENT_PID" || fail "agent died"
+kill -TERM "$AGENT_PID"
+wait "$AGENT_PID"
+rc=$?
+AGENT_PID=""
+[ $rc -eq 0 ] || { tail -n 40 "$TMP/agent.log"; fail "agent exited $rc after SIGTERM"; }
 echo "PASS"

@@ -2,8 +2,8 @@
 # fault-soak.sh: thousands of collection cycles with container cgroups coming
 # and going every cycle; the agent's memory and descriptors must stay flat.
 #
-# The agent runs at --interval 10ms for about 36 s (churning 30 s) on real cgroups: a private
-# subtree /sys/fs/cgroup/<controller>/cadet-soak-PID in every v1 controller
+# The agent runs at --interval 10ms for about 45 s (churning 30 s) on real
+# cgroups: a private subtree /sys/fs/cgroup/<controller>/cadet-soak-PID in every v1 controller
 # and the cgroup2 mount, presented to the agent as its --cgroup-root through
 # symlinks, so cgroups other tests create on this machine at the same time
 # are not counted. In it, a pod with two steady containers, and a churner
@@ -11,20 +11,26 @@
 # Resident memory (VmRSS) and open descriptors are read from /proc/PID every
 # second. What must hold:
 #   - at least 2000 collection cycles ran;
-#   - after a 10 s warm-up (rings filled to the 5 s window, vanished
+#   - after a 12 s warm-up (rings filled to the 5 s window, vanished
 #     containers' series expiring as fast as new ones come, buffers at their
 #     steady size), VmRSS stays within 2 MiB above its value at the end of
 #     the warm-up, and the mean of the last third of the samples is less
-#     than 256 KiB above the mean of the middle third (the first third is
+#     than 512 KiB above the mean of the middle third (the first third is
 #     left out: the heap still settles for a few seconds after the window
 #     fills; measured here over 120 s, RSS rose 0.6 MiB in the first 5 s,
-#     then fell slowly). A leak of 1 KiB per churned container, or 40 bytes
-#     per cycle, exceeds that;
+#     then fell slowly, and between the thirds of 30 s runs it moved -10 to
+#     +170 KiB). The thirds' means are about 6 s or 600 cycles apart, so a
+#     leak of about 1 KiB per cycle or per churned container fails it;
+#     smaller leaks are valgrind's and LeakSanitizer's to find;
 #   - open descriptors never exceed the steady count by more than the files
 #     of the two churned containers alive at a time (2 x 12), and are back
 #     to exactly the steady count once the churn stops and the agent has
 #     rescanned;
-#   - every endpoint still answers 200 at the end.
+#   - every endpoint still answers 200 at the end, and the agent exits 0 on
+#     SIGTERM (in a sanitizer build that includes LeakSanitizer's check).
+# In an ASan build (make test-sanitize) the VmRSS bounds are not checked:
+# ASan's quarantine holds freed memory by design (RSS climbs to its cap),
+# and LeakSanitizer at exit checks for leaks instead.
 # SOAK_SECONDS=N churns for N seconds instead of 30 (a longer look).
 # Everything created is removed afterwards (trap).
 set -u
@@ -107,7 +113,7 @@ PY
 CHURN_PID=$!
 
 cycles0=$(metric cadet_agent_collection_cycles_total)
-sleep 10 # warm-up
+sleep 12 # warm-up
 rss_warm=$(rss_kb)
 rss_max=$rss_warm
 fds_max=$(fds)
@@ -135,11 +141,20 @@ echo "soak: $(cat "$TMP/churned") containers churned, $((cycles1 - cycles0)) cyc
 	"VmRSS ${rss_warm} kB after warm-up, max ${rss_max} kB, thirds ${middle} -> ${last} kB;" \
 	"fds steady $fds_steady, max $fds_max, at the end $fds_end"
 [ $((cycles1 - cycles0)) -ge 2000 ] || fail "only $((cycles1 - cycles0)) cycles ran"
-[ "$rss_max" -le $((rss_warm + 2048)) ] || fail "VmRSS grew from $rss_warm kB to $rss_max kB"
-[ $((last - middle)) -lt 256 ] || fail "VmRSS keeps growing: $middle kB -> $last kB from the middle to the last third"
+if grep -qa __asan_init "$CADET_AGENT"; then
+	echo "ASan build: VmRSS bounds not checked (quarantine), LeakSanitizer checks at exit"
+else
+	[ "$rss_max" -le $((rss_warm + 2048)) ] || fail "VmRSS grew from $rss_warm kB to $rss_max kB"
+	[ $((last - middle)) -lt 512 ] || fail "VmRSS keeps growing: $middle kB -> $last kB from the middle to the last third"
+fi
 [ "$fds_max" -le $((fds_steady + 24)) ] || fail "open descriptors reached $fds_max (steady $fds_steady)"
 [ "$fds_end" -eq "$fds_steady" ] || { ls -l "/proc/$AGENT_PID/fd"; fail "descriptors leaked: $fds_steady before, $fds_end after"; }
 for p in /stats/summary /metrics/resource /metrics /healthz; do
 	curl -fsS -o /dev/null "http://127.0.0.1:$PORT$p" || fail "$p after the soak"
 done
+kill -TERM "$AGENT_PID"
+wait "$AGENT_PID"
+rc=$?
+AGENT_PID=""
+[ $rc -eq 0 ] || { tail -n 40 "$TMP/agent.log"; fail "agent exited $rc after SIGTERM"; }
 echo "PASS"
