@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "agent/bpf-agent.h"
 #include "agent/collect.h"
 #include "agent/config.h"
 #include "agent/cri-metadata.h"
@@ -29,6 +30,7 @@ struct agent {
 	struct collection *collection;
 	struct cri_metadata *cri; /* NULL with --container-runtime-endpoint "" */
 	struct store store;
+	struct agent_bpf *bpf; /* NULL with --bpf=false or when BPF cannot load */
 	struct agent_views views;
 	struct agent_http *http;
 	struct agent_push *push; /* NULL without --aggregator */
@@ -126,6 +128,18 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 		return -1;
 	if (store_init(&a->store, a->cfg.window_ns, a->cfg.interval_ns, err) != 0)
 		return -1;
+	if (a->cfg.bpf) {
+		struct agent_bpf_options bopts = {
+			.cpu_from_cgroup2 = strcmp(collection_layout_name(a->collection), "v2") == 0,
+		};
+		struct cadet_error bpf_err;
+		if (agent_bpf_start(a->base, a->collection, &a->store, &bopts, &a->bpf, &bpf_err) != 0)
+			log_warn("BPF off, polling and inotify only: %s", bpf_err.msg);
+		else
+			log_info("BPF on: cgroup mkdir/rmdir and OOM kill events");
+	} else {
+		log_info("BPF off (--bpf=false): polling and inotify only");
+	}
 	if (a->cfg.container_runtime_endpoint[0]) {
 		struct cri_metadata_options cri_opts = {
 			.endpoint = a->cfg.container_runtime_endpoint,
@@ -198,6 +212,7 @@ static void agent_stop(struct agent *a)
 	agent_http_free(a->http);
 	agent_views_free(&a->views);
 	cri_metadata_stop(a->cri);
+	agent_bpf_free(a->bpf);
 	store_free(&a->store);
 	collection_free(a->collection);
 	if (a->base)
