@@ -18,6 +18,7 @@
 
 CTRD_PID=""
 CTRD_POD_UIDS=""
+CTRD_SANDBOXES=""
 CTRD_CREATED_KUBEPODS=""
 
 # Prints why containerd cannot run here, or nothing.
@@ -141,7 +142,8 @@ ctrd_run_pod() {
 	set -- --name "$name" --namespace "$ns" --uid "$uid" --cgroup-parent "/kubepods/burstable/pod$uid" \
 		--log-directory "$CTRD_POD_LOGS" \
 		$(for l in "$@"; do printf -- '--label %s ' "$l"; done)
-	CTRD_SANDBOX=$("$CRI_TOOL" -r "$CTRD_ENDPOINT" runp "$@")
+	CTRD_SANDBOX=$("$CRI_TOOL" -r "$CTRD_ENDPOINT" runp "$@") || return 1
+	CTRD_SANDBOXES="$CTRD_SANDBOXES $CTRD_SANDBOX"
 }
 
 # ctrd_run_container SANDBOX NAME CMD...: needs CTRD_POD_ARGS from ctrd_run_pod.
@@ -217,6 +219,11 @@ ctrd_cleanup() {
 	if ip link show "$CTRD_BRIDGE" >/dev/null 2>&1; then
 		ip link del "$CTRD_BRIDGE" 2>/dev/null
 	fi
+	# libcni's cache of attachments a failed teardown left behind.
+	rm -f /var/lib/cni/results/"$CTRD_BRIDGE"-*
+	for sid in $CTRD_SANDBOXES; do
+		rm -f "/var/lib/cni/results/cni-loopback-$sid-lo"
+	done
 	rm -rf "$CTRD_DIR"
 	CTRD_DIR=""
 }
