@@ -2,9 +2,10 @@
 # fault-soak.sh: thousands of collection cycles with container cgroups coming
 # and going every cycle; the agent's memory and descriptors must stay flat.
 #
-# The agent runs at --interval 10ms for about 45 s (churning 30 s) on real
-# cgroups: a private subtree /sys/fs/cgroup/<controller>/cadet-soak-PID in every v1 controller
-# and the cgroup2 mount, presented to the agent as its --cgroup-root through
+# The agent runs at --interval 10ms for about 35 s (churning for 30 s, of
+# which the first 12 s are warm-up) on real cgroups: a private subtree
+# /sys/fs/cgroup/<controller>/cadet-soak-PID in every v1 controller and the
+# cgroup2 mount, presented to the agent as its --cgroup-root through
 # symlinks, so cgroups other tests create on this machine at the same time
 # are not counted. In it, a pod with two steady containers, and a churner
 # that creates a new container cgroup and removes the one before every 10ms.
