@@ -38,6 +38,10 @@ static int keep_first_warning(enum libbpf_print_level level, const char *fmt, va
 	}
 	if (level != LIBBPF_WARN || first_message[0] != '\0')
 		return 0;
+	/* libbpf's note that it could not raise RLIMIT_MEMLOCK (harmless since
+	 * 5.11, where BPF memory is charged to the cgroup) is never the cause. */
+	if (strstr(fmt, "RLIMIT_MEMLOCK"))
+		return 0;
 	vsnprintf(first_message, sizeof(first_message), fmt, ap);
 	size_t len = strcspn(first_message, "\n");
 	first_message[len] = '\0';

@@ -12,7 +12,9 @@
 #     /metrics/resource reports container_oom_events_total 1 for it.
 # With --bpf=false the agent says why BPF is off, still serves, and the
 # short-lived container is missing after the next cycle (the gap BPF
-# closes). Everything created is removed afterwards.
+# closes). Without CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN (dropped with
+# setpriv) the agent logs why BPF is off and keeps serving from polling.
+# Everything created is removed afterwards.
 set -u
 . tests/lib/agent.sh
 
@@ -41,7 +43,7 @@ trap cleanup EXIT INT TERM
 # start_agent EXTRA_FLAGS...: starts the agent, waits for /healthz.
 start_agent() {
 	PORT=$(free_port)
-	"$CADET_AGENT" --listen "127.0.0.1:$PORT" --interval 10s --window 15s --node-name bpf-node \
+	${AGENT_WRAP:-} "$CADET_AGENT" --listen "127.0.0.1:$PORT" --interval 10s --window 15s --node-name bpf-node \
 		--container-runtime-endpoint "" "$@" > "$TMP/agent.log" 2>&1 &
 	AGENT_PID=$!
 	wait_url "http://127.0.0.1:$PORT/healthz" 10 || { cat "$TMP/agent.log"; fail "agent did not become healthy"; }
@@ -149,4 +151,20 @@ assert short not in names, "polling alone cannot see a container that lived betw
 assert oom in names, "the long-lived container %s is missing: polling is broken" % oom
 print("--bpf=false: polling reports the long-lived container, misses the short-lived one (as expected)")
 PY
+# --- no BPF privileges ---------------------------------------------------
+if command -v setpriv >/dev/null 2>&1; then
+	AGENT_WRAP="setpriv --bounding-set -bpf,-perfmon,-sys_admin --"
+	start_agent
+	AGENT_WRAP=""
+	grep -q "BPF off, polling and inotify only: .*CAP_BPF" "$TMP/agent.log" ||
+		{ cat "$TMP/agent.log"; fail "no log line saying why BPF is off without privileges"; }
+	[ "$(grep -c "BPF off" "$TMP/agent.log")" -eq 1 ] || { cat "$TMP/agent.log"; fail "BPF off logged more than once"; }
+	curl -fsS "http://127.0.0.1:$PORT/metrics/resource" > "$TMP/metrics-nocap.txt" || fail "metrics/resource without BPF privileges"
+	grep -q "container_cpu_usage_seconds_total{container=\"$OOM\"" "$TMP/metrics-nocap.txt" ||
+		fail "without BPF privileges the agent no longer reports the long-lived container"
+	stop_agent
+	echo "without CAP_BPF/CAP_PERFMON/CAP_SYS_ADMIN: $(grep -o "BPF off.*" "$TMP/agent.log" | head -c 200)"
+else
+	echo "note: setpriv missing, the no-privilege fallback was not exercised"
+fi
 echo "PASS"
