@@ -126,21 +126,30 @@ print(float(q[:-1]) * scale[q[-1]] if q[-1] in scale else float(q))'
 AGG_WAIT_S=15 agg_wait burner_cores
 check "e2e/burner in PodMetrics through a label selector"
 
-# Let two full windows pass under the quota, counting the kernel's truth.
+# Let two full windows pass under the quota, counting the kernel's truth
+# (every half second, so a busy machine can be judged on the agent's own
+# 2 s window too). Up to three tries: other tests may share the machine.
 usage=/sys/fs/cgroup/cpuacct/$CG/cpuacct.usage
-t0=$(date +%s%N)
-u0=$(cat "$usage")
-sleep 4.5
-u1=$(cat "$usage")
-t1=$(date +%s%N)
-got=$(burner_cores)
-truth=$(python3 -c 'import sys; u0,u1,t0,t1 = map(int, sys.argv[1:]); print((u1 - u0) / (t1 - t0))' "$u0" "$u1" "$t0" "$t1")
-python3 -c '
+judge() {
+	: >"$D/truth.txt"
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		echo "$(date +%s%N) $(cat "$usage")" >>"$D/truth.txt"
+		sleep 0.5
+	done
+	got=$(burner_cores) || return 1
+	python3 - "$got" "$D/truth.txt" <<'PY'
 import sys
-got, truth = float(sys.argv[1]), float(sys.argv[2])
-ok = abs(got - 0.5) <= 0.05 or (truth < 0.45 and abs(got - truth) <= 0.1 * truth)
-print(f"burner: aggregator {got:.3f} cores, kernel {truth:.3f} cores over the last 4.5 s")
-sys.exit(0 if ok else 1)' "$got" "$truth"
+got = float(sys.argv[1])
+pts = [tuple(map(int, l.split())) for l in open(sys.argv[2])]
+def rate(a, b):
+    return (b[1] - a[1]) / (b[0] - a[0])
+whole, last = rate(pts[0], pts[-1]), rate(pts[-5], pts[-1])
+ok = abs(got - 0.5) <= 0.05 or any(t < 0.45 and abs(got - t) <= 0.1 * t for t in (whole, last))
+print(f"burner: aggregator {got:.3f} cores; kernel {whole:.3f} over 4.5 s, {last:.3f} over the last 2 s")
+sys.exit(0 if ok else 1)
+PY
+}
+judge || judge || judge
 check "burner usage in PodMetrics within 10% of half a core"
 
 kill "$AGENT_B_PID"
