@@ -34,6 +34,7 @@
 #define OUTSTANDING_ACCEPTS 16
 #define MAX_MESSAGE_BYTES (32 * 1024 * 1024)
 #define MAX_PEM_BYTES (1024 * 1024)
+#define MAX_STREAMS_PER_CONNECTION 4
 
 enum tag_kind {
 	TAG_ACCEPT,
@@ -338,6 +339,8 @@ int push_server_start(const struct push_server_config *cfg, struct agg_store *st
 
 	grpc_arg args[] = {
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, .value.integer = MAX_MESSAGE_BYTES },
+		/* an agent needs one stream; a few more ride out a reconnect */
+		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_CONCURRENT_STREAMS, .value.integer = MAX_STREAMS_PER_CONNECTION },
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIME_MS, .value.integer = 60000 },
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIMEOUT_MS, .value.integer = 20000 },
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, .value.integer = 10000 },
