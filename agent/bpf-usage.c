@@ -119,7 +119,7 @@ static int add_entry(struct bpf_usage *u, const char *relpath, struct usage_entr
 static int on_cpu_entry(const struct bpf_cgroup_iter_entry *ie, void *ctx, struct cadet_error *err)
 {
 	struct bpf_usage *u = ctx;
-	struct usage_entry *e;
+	struct usage_entry *e = NULL;
 	if (add_entry(u, ie->relpath, &e, err) != 0)
 		return -1;
 	e->has_cpu = ie->has_cpu;

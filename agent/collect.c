@@ -5,9 +5,12 @@
 #include "agent/collect.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "agent/bpf-usage.h"
 #include "agent/cgroup-path.h"
 #include "agent/cgroup.h"
 #include "agent/discovery.h"
@@ -42,6 +45,11 @@ struct collection {
 	bool node_error_logged;
 	uint64_t full_read_interval_ns;
 	uint64_t now_ns; /* start of the running cycle */
+	bool want_bpf_usage;
+	struct bpf_usage *bpf_usage; /* NULL: usage-only reads from files */
+	bool bpf_usage_fresh;        /* walked this cycle */
+	bool bpf_usage_logged;
+	char *cgroup_root;
 };
 
 static void tracked_set_clear(struct tracked_set *set)
@@ -60,6 +68,12 @@ int collection_open(const struct collect_options *opts, struct collection **out,
 	if (!c)
 		return cadet_error_set(err, ENOMEM, "collection");
 	c->full_read_interval_ns = opts->full_read_interval_ns;
+	c->want_bpf_usage = opts->bpf_usage;
+	c->cgroup_root = strdup(opts->cgroup_root);
+	if (!c->cgroup_root) {
+		free(c);
+		return cadet_error_set(err, ENOMEM, "collection");
+	}
 	if (cgroup_collector_open(opts->cgroup_root, &c->cgroups, err) != 0 ||
 	    node_reader_open(opts->proc_root, opts->fs_path, &c->node, err) != 0 ||
 	    cgroup_handle_open(c->cgroups, "", &c->root, err) != 0 ||
@@ -76,6 +90,8 @@ void collection_free(struct collection *c)
 	if (!c)
 		return;
 	tracked_set_clear(&c->tracked);
+	bpf_usage_free(c->bpf_usage);
+	free(c->cgroup_root);
 	discovery_free(c->discovery);
 	cgroup_handle_close(c->root);
 	node_reader_free(c->node);
@@ -224,8 +240,15 @@ static void read_tracked(struct collection *c, struct tracked *t, struct cgroup_
 	if (!t->handle)
 		return;
 	bool full = !t->have_full || c->now_ns - t->last_full_ns >= c->full_read_interval_ns;
-	int r = full ? cgroup_handle_read(c->cgroups, t->handle, stats, &err)
-		     : cgroup_handle_read_usage(c->cgroups, t->handle, &t->last_full, stats, &err);
+	int r;
+	if (full) {
+		r = cgroup_handle_read(c->cgroups, t->handle, stats, &err);
+	} else if (c->bpf_usage_fresh && bpf_usage_apply(c->bpf_usage, t->relpath, &t->last_full, stats)) {
+		r = 0;
+		c->counters.bpf_usage_reads++;
+	} else {
+		r = cgroup_handle_read_usage(c->cgroups, t->handle, &t->last_full, stats, &err);
+	}
 	if (r == 0) {
 		*ok = true;
 		t->error_logged = false;
@@ -250,6 +273,44 @@ static void read_tracked(struct collection *c, struct tracked *t, struct cgroup_
 	}
 }
 
+/* Walks the kubepods subtree with BPF for this cycle's usage-only reads;
+ * opens the walkers once the subtree exists. Files serve whatever the walk
+ * cannot, so failures here are logged once and otherwise ignored. */
+static void refresh_bpf_usage(struct collection *c)
+{
+	struct cadet_error err;
+	c->bpf_usage_fresh = false;
+	if (!c->want_bpf_usage)
+		return;
+	if (!c->bpf_usage) {
+		static const char *const subtrees[] = { "kubepods", "kubepods.slice" };
+		bool v2 = cgroup_collector_layout(c->cgroups) == CGROUP_LAYOUT_V2;
+		for (size_t i = 0; i < 2 && !c->bpf_usage; i++) {
+			_cleanup_free_ char *dir = NULL;
+			if (asprintf(&dir, "%s/%s", cgroup_collector_tree(c->cgroups), subtrees[i]) < 0)
+				return;
+			if (access(dir, F_OK) != 0)
+				continue;
+			if (bpf_usage_open(c->cgroup_root, v2, subtrees[i], &c->bpf_usage, &err) != 0) {
+				log_info("usage between full reads from files: BPF cgroup iterator unavailable: %s", err.msg);
+				c->want_bpf_usage = false;
+				return;
+			}
+			log_info("usage between full reads from BPF cgroup iterator walks of %s", subtrees[i]);
+		}
+		if (!c->bpf_usage)
+			return;
+	}
+	if (bpf_usage_refresh(c->bpf_usage, &err) != 0) {
+		if (!c->bpf_usage_logged)
+			log_warn("BPF cgroup walk failed, reading files this cycle: %s", err.msg);
+		c->bpf_usage_logged = true;
+		return;
+	}
+	c->bpf_usage_logged = false;
+	c->bpf_usage_fresh = true;
+}
+
 int collection_run_cycle(struct collection *c, struct store *s, struct cadet_error *err)
 {
 	uint64_t start = clock_monotonic_ns();
@@ -262,6 +323,7 @@ int collection_run_cycle(struct collection *c, struct store *s, struct cadet_err
 			c->counters.read_errors++;
 		}
 	}
+	refresh_bpf_usage(c);
 	if (record_node(c, s, err) != 0) {
 		c->counters.node_errors++;
 		store_end_cycle(s);

@@ -29,6 +29,7 @@ struct collect_counters {
 	uint64_t total_cycle_ns;
 	uint64_t tracked_cgroups;
 	uint64_t node_errors;    /* cycles where the node could not be read */
+	uint64_t bpf_usage_reads; /* usage-only reads served by BPF iterator walks */
 };
 
 struct collect_options {
@@ -37,6 +38,7 @@ struct collect_options {
 	const char *fs_path;     /* the node filesystem to report */
 	uint64_t rescan_interval_ns;
 	uint64_t full_read_interval_ns; /* 0: every cycle reads every file */
+	bool bpf_usage; /* usage-only reads from BPF cgroup iterators where they load */
 };
 
 int collection_open(const struct collect_options *opts, struct collection **out, struct cadet_error *err);

@@ -123,6 +123,7 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 		.fs_path = node_fs_path(),
 		.rescan_interval_ns = 10 * NSEC_PER_SEC,
 		.full_read_interval_ns = 10 * NSEC_PER_SEC,
+		.bpf_usage = a->cfg.bpf,
 	};
 	if (collection_open(&copts, &a->collection, err) != 0)
 		return -1;
