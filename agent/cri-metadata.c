@@ -32,6 +32,8 @@
 
 /* A burst of new cgroups leads to one refresh, not one each. */
 #define CRI_MIN_REFRESH_SPACING_NS (200ULL * 1000000ULL)
+/* Extra refreshes asked for ids that stay unknown (see cri_metadata_apply). */
+#define CRI_UNKNOWN_RETRIES 3
 /* However short the rate window, the runtime is not asked more often. */
 #define CRI_MIN_REFRESH_INTERVAL_NS (500ULL * 1000000ULL)
 
@@ -60,6 +62,8 @@ struct cri_metadata {
 	uint64_t generation;         /* of current */
 	uint64_t applied_generation; /* last one joined onto the store */
 	uint64_t last_unknown_hash;
+	uint64_t asked_generation; /* current when the last refresh was asked for */
+	unsigned unknown_retries;  /* asked again for the same unknown ids */
 	struct cri_metadata_counters counters;
 };
 
@@ -375,11 +379,22 @@ int cri_metadata_apply(struct cri_metadata *m, struct store *s, struct cadet_err
 	if (rc == 0)
 		m->applied_generation = m->generation;
 	/* Ids the runtime did not know at the last refresh: likely new
-	 * containers. Ask once per change of that set, not every cycle (cgroups
-	 * of other runtimes never become known). */
-	bool ask = result.unknown > 0 && result.unknown_hash != m->last_unknown_hash;
+	 * containers. Ask when that set changes, and again (a few times, each
+	 * after the previous answer arrived) while it stays: a sandbox's cgroup
+	 * shows up before RunPodSandbox returns and the runtime lists it. Not
+	 * every cycle: cgroups of other runtimes never become known. */
+	bool ask = false;
+	if (result.unknown > 0 && result.unknown_hash != m->last_unknown_hash) {
+		ask = true;
+		m->unknown_retries = 0;
+	} else if (result.unknown > 0 && m->unknown_retries < CRI_UNKNOWN_RETRIES &&
+		   m->generation > m->asked_generation) {
+		ask = true;
+		m->unknown_retries++;
+	}
 	m->last_unknown_hash = result.unknown_hash;
 	if (ask) {
+		m->asked_generation = m->generation;
 		m->refresh_requested = true;
 		pthread_cond_signal(&m->wake);
 	}

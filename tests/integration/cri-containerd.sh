@@ -17,8 +17,8 @@
 #     ListContainerStats within 5%;
 #   - a second agent whose cgroup root holds no pods (as with a VM-isolated
 #     runtime) reports the pod, named, from CRI stats alone;
-#   - a container created while the agent runs is named within a couple of
-#     cycles (new cgroup -> refresh), well before the periodic refresh;
+#   - a container, and a whole pod, created while the agent runs are named
+#     within a few cycles (new cgroup -> refresh), before the periodic one;
 #   - with containerd stopped the agent keeps serving fresh cgroup samples
 #     under the last known names and logs the outage once;
 #   - once containerd is back, a container created then gets its name.
@@ -244,6 +244,23 @@ grep -q "container runtime at $CTRD_ENDPOINT is back" "$CTRD_DIR/agent.log"
 check "recovery logged"
 kill -0 "$AGENT_PID" 2>/dev/null
 check "agent still running"
+
+# A whole new pod: its cgroups appear before the runtime lists the sandbox;
+# the agent asks again until it does, so the pod is named within seconds.
+POD_UID2=$(cat /proc/sys/kernel/random/uuid)
+ctrd_run_pod late-pod "$POD_NS" "$POD_UID2" app=late
+check "second pod running"
+ctrd_run_container "$CTRD_SANDBOX" late sleep 100000
+check "its container running"
+n=0
+while [ $n -lt 40 ]; do
+	[ "$(curl -fsS "$URL/stats/summary" | jq -r --arg uid "$POD_UID2" \
+		'.pods[] | select(.podRef.uid == $uid) | .podRef.name + "/" + ([.containers[].name] | join(","))')" = late-pod/late ] && break
+	sleep 0.1
+	n=$((n + 1))
+done
+[ $n -lt 40 ]
+check "new pod and its container named within 4 s (periodic refresh is 5 s)"
 
 # A clean exit on SIGTERM (under ASan this also means no leaks).
 kill "$AGENT_PID"
