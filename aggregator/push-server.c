@@ -8,7 +8,9 @@
  * RECV_CLOSE_ON_SERVER op tells when the call is over; the stream's memory is
  * freed once no op is outstanding. Several calls are requested at once so a
  * storm of reconnecting agents is accepted quickly. Only this thread touches
- * calls; the store is the one thing shared with the HTTP thread. */
+ * calls; the store is the one thing shared with the HTTP thread. With mutual
+ * TLS, a client certificate named "system:node:NAME" may only report node
+ * NAME, so one compromised node cannot overwrite the others. */
 #include "push-server.h"
 
 #include <errno.h>
@@ -63,6 +65,7 @@ struct push_call {
 	bool finishing;
 	uint64_t reports;
 	char *node_name; /* of the first report, for logs */
+	char *bound_node; /* from a client certificate CN "system:node:NAME", or NULL */
 	struct tag accept_tag, recv_tag, close_tag, finish_tag;
 };
 
@@ -101,6 +104,7 @@ static void call_free(struct push_call *pc)
 	if (pc->ack_buf)
 		grpc_byte_buffer_destroy(pc->ack_buf);
 	free(pc->node_name);
+	free(pc->bound_node);
 	free(pc);
 	maybe_shutdown_queue(srv);
 }
@@ -188,6 +192,12 @@ static int take_report(struct push_call *pc, grpc_byte_buffer *buf, struct cadet
 	grpc_slice_unref(slice);
 	if (!report)
 		return cadet_error_set(err, EINVAL, "message is not a cadet.v1.NodeReport");
+	if (pc->bound_node && (!report->node_name || strcmp(report->node_name, pc->bound_node) != 0)) {
+		cadet_error_set(err, EPERM, "certificate of node %s cannot report for node %s", pc->bound_node,
+				report->node_name ? report->node_name : "");
+		cadet__v1__node_report__free_unpacked(report, NULL);
+		return -1;
+	}
 	if (!pc->node_name && report->node_name) {
 		pc->node_name = strdup(report->node_name);
 		char *peer = grpc_call_get_peer(pc->call);
@@ -199,6 +209,22 @@ static int take_report(struct push_call *pc, grpc_byte_buffer *buf, struct cadet
 		return -1;
 	pc->reports++;
 	return 0;
+}
+
+/* A client certificate with CN "system:node:NAME" (kubelet's naming) binds
+ * the stream to node NAME: it may report for that node only. */
+static void bind_node_identity(struct push_call *pc)
+{
+	grpc_auth_context *ctx = grpc_call_auth_context(pc->call);
+	if (!ctx)
+		return;
+	grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(ctx, GRPC_X509_CN_PROPERTY_NAME);
+	const grpc_auth_property *prop = grpc_auth_property_iterator_next(&it);
+	static const char prefix[] = "system:node:";
+	if (prop && prop->value_length > sizeof(prefix) - 1 &&
+	    strncmp(prop->value, prefix, sizeof(prefix) - 1) == 0)
+		pc->bound_node = strndup(prop->value + sizeof(prefix) - 1, prop->value_length - (sizeof(prefix) - 1));
+	grpc_auth_context_release(ctx);
 }
 
 static void on_accept(struct push_server *srv, struct push_call *pc, bool ok)
@@ -223,6 +249,7 @@ static void on_accept(struct push_server *srv, struct push_call *pc, bool ok)
 		if (grpc_call_start_batch(pc->call, ops, 2, &pc->finish_tag, NULL) == GRPC_CALL_OK)
 			pc->pending++;
 	} else {
+		bind_node_identity(pc);
 		start_recv(pc, true);
 	}
 	grpc_op close_op;
@@ -253,7 +280,7 @@ static void on_recv(struct push_server *srv, struct push_call *pc, bool ok)
 	grpc_byte_buffer_destroy(buf);
 	if (r < 0) {
 		log_warn("gRPC stream of node %s: %s; closing it", pc->node_name ? pc->node_name : "?", err.msg);
-		finish(pc, GRPC_STATUS_INVALID_ARGUMENT, err.msg);
+		finish(pc, err.errnum == EPERM ? GRPC_STATUS_PERMISSION_DENIED : GRPC_STATUS_INVALID_ARGUMENT, err.msg);
 		return;
 	}
 	if (!atomic_load(&srv->shutting_down))

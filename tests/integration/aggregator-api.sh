@@ -5,7 +5,8 @@
 # curl. Checks: discovery documents; NodeMetrics/PodMetrics values and
 # canonical quantities; a namespaced list with a label selector through
 # kubectl; 400/404/405/406 answers with Status objects; clients without a
-# certificate refused on the API (401) and on gRPC; a node silent for 3x
+# certificate refused on the API (401) and on gRPC; a certificate named
+# system:node:X may push only node X's reports; a node silent for 3x
 # --metric-resolution (2s here) disappears while a live one stays; a pod missing from
 # its node's next report disappears; restarting the aggregator and pushing
 # again brings the data back.
@@ -73,6 +74,22 @@ if "$AGG_PUSH" --target "127.0.0.1:$AGG_GRPC_PORT" --ca-file "$TMP/ca.crt" "$TMP
 	fail "push without a client certificate was accepted"
 fi
 
+# A kubelet-style certificate (CN system:node:NAME) may report only its node.
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=system:node:node-x" \
+	-keyout "$TMP/node-x.key" -out "$TMP/node-x.csr" 2>/dev/null &&
+	openssl x509 -req -in "$TMP/node-x.csr" -CA "$TMP/ca.crt" -CAkey "$TMP/ca.key" -CAcreateserial -days 1 \
+		-extfile "$TMP/client.ext" -out "$TMP/node-x.crt" 2>/dev/null || fail "node-x certificate"
+push_as_x() {
+	"$AGG_PUSH" --target "127.0.0.1:$AGG_GRPC_PORT" --ca-file "$TMP/ca.crt" \
+		--cert-file "$TMP/node-x.crt" --key-file "$TMP/node-x.key" "$1"
+}
+if push_as_x "$TMP/reports.json" >"$TMP/x.out" 2>&1; then
+	fail "node-x's certificate pushed reports for node-a and node-b"
+fi
+grep -q "status 7" "$TMP/x.out" || fail "impersonation not refused with PERMISSION_DENIED: $(cat "$TMP/x.out")"
+echo '{"node_name":"node-x","window_ns":1000000000,"cpu_usage_nanocores":1,"memory_working_set_bytes":1}' >"$TMP/x.json"
+push_as_x "$TMP/x.json" >"$TMP/x.out" 2>&1 || fail "node-x could not report for itself: $(cat "$TMP/x.out")"
+
 KC=$TMP/kubeconfig
 agg_kubeconfig "$KC" "$TMP"
 kget() { kubectl --kubeconfig "$KC" get --raw "$1"; }
@@ -103,7 +120,7 @@ l = json.load(open(sys.argv[1]))
 assert l["kind"] == "NodeMetricsList" and l["apiVersion"] == "metrics.k8s.io/v1beta1", l
 assert l["metadata"] == {}, l
 items = {i["metadata"]["name"]: i for i in l["items"]}
-assert set(items) == {"node-a", "node-b"}, items.keys()
+assert set(items) == {"node-a", "node-b", "node-x"}, items.keys()
 a, b = items["node-a"], items["node-b"]
 assert a["usage"] == {"cpu": "476038624n", "memory": "2008740Ki"}, a
 assert b["usage"] == {"cpu": "2", "memory": "1Mi"}, b
