@@ -1,0 +1,151 @@
+/* test_push_encode.c: the agent's push view. Fills a real agent
+ * store over two cycles (so rates exist), encodes it with
+ * push_encode_report, unpacks the bytes as the aggregator does and checks
+ * the NodeReport: node totals and rate, the named pod with its labels and
+ * its containers' rates, the pause (sandbox) container left out, a pod the
+ * runtime has not named yet left out, and a pod left out while one of its
+ * containers has no rate yet (metrics-server would not serve it either). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/push-encode.h"
+#include "agent/store.h"
+#include "common/duration.h"
+#include "proto/cadet-push.pb-c.h"
+
+#define T0_MONO (100 * NSEC_PER_SEC)
+#define T0_REAL (1700000000ULL * NSEC_PER_SEC)
+
+static struct cgroup_stats stats(uint64_t cpu_ns, uint64_t ws_bytes)
+{
+	struct cgroup_stats st;
+	memset(&st, 0, sizeof(st));
+	st.have = CGROUP_HAVE_CPU | CGROUP_HAVE_MEMORY;
+	st.cpu_usage_ns = cpu_ns;
+	st.memory_usage_bytes = ws_bytes;
+	st.memory_working_set_bytes = ws_bytes;
+	return st;
+}
+
+static void must(int r, const struct cadet_error *err)
+{
+	if (r != 0)
+		fail_msg("%s", err->msg);
+}
+
+/* One cycle: node, a named pod (app + pause + late container when
+ * with_late), an unnamed pod. cpu grows by `step` per cycle. */
+static void cycle(struct store *s, int n, bool with_late)
+{
+	struct cadet_error err = { 0 };
+	uint64_t step = (uint64_t)n;
+	store_begin_cycle(s, T0_MONO + step * NSEC_PER_SEC, T0_REAL + step * NSEC_PER_SEC);
+	struct node_info info = { 0 };
+	struct cgroup_stats node = stats(step * 1500000000ULL, 2056949760);
+	must(store_record_node(s, &node, &info, &err), &err);
+
+	struct store_pod *pod = NULL;
+	struct cgroup_stats pst = stats(step * 300000000ULL, 3 << 20);
+	must(store_record_pod(s, "uid-web", POD_QOS_BURSTABLE, T0_REAL, &pst, &pod, &err), &err);
+	if (!pod->meta.name) {
+		struct label labels[] = { { "app", "web" }, { "tier", "front" } };
+		struct pod_metadata m = { .name = "web-1", .namespace = "shop", .labels = labels, .n_labels = 2 };
+		must(pod_metadata_set(&pod->meta, &m, &err), &err);
+	}
+	const struct {
+		const char *id, *name;
+		bool sandbox;
+		uint64_t cpu_per_step;
+	} ctrs[] = {
+		{ "aaaa", "app", false, 250000000ULL },
+		{ "pppp", "POD", true, 1000ULL },
+		{ "zzzz", "late", false, 50000000ULL },
+	};
+	for (size_t i = 0; i < 3; i++) {
+		if (i == 2 && !with_late)
+			continue;
+		struct store_container *c = NULL;
+		struct cgroup_stats cst = stats(step * ctrs[i].cpu_per_step, 1 << 20);
+		must(store_record_container(s, pod, ctrs[i].id, T0_REAL, &cst, &c, &err), &err);
+		if (!c->meta.name) {
+			struct container_metadata cm = { .name = (char *)ctrs[i].name, .is_sandbox = ctrs[i].sandbox };
+			must(container_metadata_set(&c->meta, &cm, &err), &err);
+		}
+	}
+	struct store_pod *anon = NULL;
+	must(store_record_pod(s, "uid-anon", POD_QOS_BESTEFFORT, T0_REAL, &pst, &anon, &err), &err);
+	struct store_container *ac = NULL;
+	struct cgroup_stats ast = stats(step * 1000, 4096);
+	must(store_record_container(s, anon, "bbbb", T0_REAL, &ast, &ac, &err), &err);
+	store_end_cycle(s);
+}
+
+static Cadet__V1__NodeReport *encode(struct store *s)
+{
+	struct cadet_error err = { 0 };
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	must(push_encode_report(s, "node-1", "test", &buf, &len, &err), &err);
+	Cadet__V1__NodeReport *r = cadet__v1__node_report__unpack(NULL, len, buf);
+	free(buf);
+	assert_non_null(r);
+	return r;
+}
+
+static void test_encode(void **state)
+{
+	(void)state;
+	struct store s;
+	struct cadet_error err = { 0 };
+	must(store_init(&s, 15 * NSEC_PER_SEC, NSEC_PER_SEC, &err), &err);
+	cycle(&s, 1, false);
+	cycle(&s, 2, false);
+
+	Cadet__V1__NodeReport *r = encode(&s);
+	assert_string_equal(r->node_name, "node-1");
+	assert_string_equal(r->agent_version, "test");
+	assert_int_equal(r->timestamp_unix_ns, T0_REAL + 2 * NSEC_PER_SEC);
+	assert_int_equal(r->window_ns, NSEC_PER_SEC);
+	assert_int_equal(r->cpu_usage_nanocores, 1500000000ULL);
+	assert_int_equal(r->cpu_usage_ns, 3000000000ULL);
+	assert_int_equal(r->memory_working_set_bytes, 2056949760ULL);
+	assert_int_equal(r->n_pods, 1); /* the unnamed pod stays home */
+	Cadet__V1__PodReport *p = r->pods[0];
+	assert_string_equal(p->namespace_, "shop");
+	assert_string_equal(p->name, "web-1");
+	assert_string_equal(p->uid, "uid-web");
+	assert_int_equal(p->n_labels, 2);
+	assert_string_equal(p->labels[0]->key, "app");
+	assert_string_equal(p->labels[0]->value, "web");
+	assert_int_equal(p->n_containers, 1); /* no pause container */
+	assert_string_equal(p->containers[0]->name, "app");
+	assert_string_equal(p->containers[0]->id, "aaaa");
+	assert_int_equal(p->containers[0]->cpu_usage_nanocores, 250000000ULL);
+	assert_int_equal(p->containers[0]->memory_working_set_bytes, 1 << 20);
+	cadet__v1__node_report__free_unpacked(r, NULL);
+
+	/* a container with a single sample holds the whole pod back */
+	cycle(&s, 3, true);
+	r = encode(&s);
+	assert_int_equal(r->n_pods, 0);
+	cadet__v1__node_report__free_unpacked(r, NULL);
+	cycle(&s, 4, true);
+	r = encode(&s);
+	assert_int_equal(r->n_pods, 1);
+	assert_int_equal(r->pods[0]->n_containers, 2);
+	cadet__v1__node_report__free_unpacked(r, NULL);
+	store_free(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_encode),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
