@@ -13,7 +13,9 @@
  * missing required file reported as vanished; a file replaced by garbage
  * and a file larger than 16 KiB give an error naming the file and the
  * cgroup, not a misparse; a cgroup removed after its handle was opened
- * reads as vanished (real cgroups) or cleanly, and cannot be reopened. */
+ * reads as vanished (real cgroups) or cleanly, and cannot be reopened; the
+ * usage-only read between full reads (CPU and memory usage fresh, the rest
+ * and inactive_file carried over). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -556,6 +558,64 @@ static void test_hybrid_psi(void **state)
 	read_fails(f, EINVAL, "io.pressure", CTR);
 }
 
+/* The cheap read between full reads: CPU and memory usage from their
+ * files, everything else carried over, working set from the new usage and
+ * the last full read's inactive_file. */
+static void usage_read(struct fixture *f, const char *usage_rel, const char *usage_text, const char *cpu_rel,
+		       const char *cpu_text, const char *stat_rel, const char *stat_text, uint64_t want_cpu_ns)
+{
+	open_handle(f, CTR);
+	struct cgroup_stats full, quick;
+	read_ok(f, &full);
+	put(f, usage_rel, usage_text);
+	put(f, cpu_rel, cpu_text);
+	put(f, stat_rel, stat_text); /* not read by the usage-only read */
+	struct cadet_error err = { 0 };
+	if (cgroup_handle_read_usage(f->c, f->h, &full, &quick, &err) != 0)
+		fail_msg("cgroup_handle_read_usage: %s", err.msg);
+	assert_int_equal(quick.have, full.have);
+	assert_true(quick.cpu_usage_ns == want_cpu_ns);
+	assert_true(quick.memory_usage_bytes == 300000000);
+	assert_true(quick.memory_inactive_file_bytes == full.memory_inactive_file_bytes);
+	assert_true(quick.memory_working_set_bytes == 300000000 - full.memory_inactive_file_bytes);
+	assert_true(quick.memory_rss_bytes == full.memory_rss_bytes);
+	assert_true(quick.memory_page_faults == full.memory_page_faults);
+	assert_true(quick.memory_limit_bytes == full.memory_limit_bytes);
+	assert_true(quick.pids_current == full.pids_current);
+	/* usage below the remembered inactive_file: floored at 0 */
+	put(f, usage_rel, "1\n");
+	assert_int_equal(cgroup_handle_read_usage(f->c, f->h, &full, &quick, &err), 0);
+	assert_true(quick.memory_working_set_bytes == 0);
+	/* a broken usage file is an error there too */
+	put(f, usage_rel, "junk\n");
+	assert_int_equal(cgroup_handle_read_usage(f->c, f->h, &full, &quick, &err), -1);
+	assert_false(cgroup_error_is_vanished(err.errnum));
+	assert_non_null(strstr(err.msg, CTR));
+	/* the next full read sees memory.stat again */
+	put(f, usage_rel, "300000000\n");
+	read_ok(f, &full);
+	assert_true(full.memory_working_set_bytes == 300000000 - 1000);
+}
+
+static void test_v2_usage_only_read(void **state)
+{
+	struct fixture *f = *state;
+	make_v2(f);
+	open_collector(f, CGROUP_LAYOUT_V2);
+	usage_read(f, CTR "/memory.current", "300000000\n", CTR "/cpu.stat", "usage_usec 2600000\n",
+		   CTR "/memory.stat", "anon 1\ninactive_file 1000\n", 2600000000ULL);
+}
+
+static void test_v1_usage_only_read(void **state)
+{
+	struct fixture *f = *state;
+	make_v1(f, false);
+	open_collector(f, CGROUP_LAYOUT_V1);
+	usage_read(f, "memory/" CTR "/memory.usage_in_bytes", "300000000\n", "cpuacct/" CTR "/cpuacct.usage",
+		   "7600000000\n", "memory/" CTR "/memory.stat", "total_rss 1\ntotal_inactive_file 1000\n",
+		   7600000000ULL);
+}
+
 /* ---- broken files ---- */
 
 static void test_garbage_names_the_file(void **state)
@@ -747,6 +807,8 @@ int main(void)
 		T(test_v1_working_set_floor),
 		T(test_v1_missing_optional),
 		T(test_hybrid_psi),
+		T(test_v2_usage_only_read),
+		T(test_v1_usage_only_read),
 		T(test_garbage_names_the_file),
 		T(test_v1_garbage_names_the_file),
 		T(test_huge_file_is_an_error),
