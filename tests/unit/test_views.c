@@ -14,13 +14,15 @@
  * name order, millisecond timestamps on every sample except
  * container_start_time_seconds and resource_scrape_error, label escaping,
  * half-read containers left out. prom_format_float is checked against Go's
- * strconv.FormatFloat(v, 'g', -1, 64). Also ?pretty re-indenting and /top. */
+ * strconv.FormatFloat(v, 'g', -1, 64). Also ?pretty re-indenting, /top, and
+ * that published views render lazily, once per sample. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
@@ -607,6 +609,50 @@ static void test_top(void **state)
 	store_free(&s);
 }
 
+/* Views render lazily, at most once per published sample. */
+static void test_render_once_per_sample(void **state)
+{
+	(void)state;
+	struct store s;
+	build_store(&s);
+	struct agent_views v;
+	struct cadet_error err = { 0 };
+	agent_views_init(&v);
+	assert_null(agent_views_get(&v, VIEW_SUMMARY, &err)); /* nothing published yet */
+	assert_int_equal(err.errnum, EAGAIN);
+
+	assert_int_equal(agent_views_render(&v, &s, "fixture-node", false, &err), 0);
+	assert_int_equal(v.renders, 0); /* publishing renders nothing */
+	const struct strbuf *a = agent_views_get(&v, VIEW_SUMMARY, &err);
+	assert_non_null(a);
+	assert_int_equal(v.renders, 1);
+	const struct strbuf *b = agent_views_get(&v, VIEW_SUMMARY, &err);
+	assert_ptr_equal(a, b);
+	assert_int_equal(v.renders, 1); /* the second request copies the same bytes */
+	struct strbuf direct;
+	strbuf_init(&direct);
+	assert_int_equal(view_summary_render(&s, "fixture-node", false, &direct, &err), 0);
+	assert_string_equal(a->data, direct.data);
+	strbuf_free(&direct);
+
+	const struct strbuf *m = agent_views_get(&v, VIEW_RESOURCE_METRICS, &err);
+	assert_non_null(m);
+	assert_non_null(strstr(m->data, "resource_scrape_error 0\n"));
+	assert_non_null(agent_views_get(&v, VIEW_SUMMARY_CPU_MEM, &err));
+	assert_non_null(agent_views_get(&v, VIEW_TOP, &err));
+	assert_int_equal(v.renders, 4);
+
+	/* the next sample renders each view again, once */
+	assert_int_equal(agent_views_render(&v, &s, "fixture-node", true, &err), 0);
+	m = agent_views_get(&v, VIEW_RESOURCE_METRICS, &err);
+	assert_non_null(strstr(m->data, "resource_scrape_error 1\n"));
+	agent_views_get(&v, VIEW_RESOURCE_METRICS, &err);
+	assert_int_equal(v.renders, 5);
+	assert_null(agent_views_get(&v, VIEW_COUNT, &err));
+	agent_views_free(&v);
+	store_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -619,6 +665,7 @@ int main(void)
 		cmocka_unit_test(test_resource_metrics_escaping),
 		cmocka_unit_test(test_prom_format_float),
 		cmocka_unit_test(test_top),
+		cmocka_unit_test(test_render_once_per_sample),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
