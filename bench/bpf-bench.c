@@ -13,6 +13,10 @@
  *   ocr    open+read+close of the same two files
  *   files  cgroup_handle_read() (the agent's file reader, ~10 kept files
  *          per cgroup) when the fd limit allows that many descriptors
+ *   ufiles cgroup_handle_read_usage(): the agent's usage-only cycle between
+ *          full reads, from files (same fd limit)
+ *   ubpf   the same cycle from BPF: bpf_usage_refresh() + bpf_usage_apply()
+ *          per cgroup (agent/bpf-usage.h), what collect.c now does
  * and prints each as a ratio to iter. Removes everything it created, also
  * when interrupted. Usage: [BPF_BENCH_STARTUP=1] bpf-bench N [ROUNDS] */
 #include <dirent.h>
@@ -32,6 +36,7 @@
 
 #include "agent/bpf-cgroup-events.h"
 #include "agent/bpf-cgroup-iter.h"
+#include "agent/bpf-usage.h"
 #include "agent/cgroup.h"
 #include "common/timefmt.h"
 
@@ -166,8 +171,8 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-enum { M_ITER, M_ITER2, M_FLOOR, M_OCR, M_FILES, M_COUNT };
-static const char *const method_names[M_COUNT] = { "iter", "iter2", "floor", "ocr", "files" };
+enum { M_ITER, M_ITER2, M_FLOOR, M_OCR, M_FILES, M_UFILES, M_UBPF, M_COUNT };
+static const char *const method_names[M_COUNT] = { "iter", "iter2", "floor", "ocr", "files", "ufiles", "ubpf" };
 
 static void startup_costs(void)
 {
@@ -253,6 +258,12 @@ int main(int argc, char **argv)
 	int *fds = calloc((size_t)n_ctr * 2, sizeof(int));
 	struct cgroup_collector *coll = NULL;
 	struct cgroup_handle **handles = NULL;
+	struct cgroup_stats *last_full = calloc((size_t)n_ctr, sizeof(*last_full));
+	struct bpf_usage *usage = NULL;
+	if (!last_full || bpf_usage_open("/sys/fs/cgroup", false, base_rel, &usage, &err) != 0) {
+		fprintf(stderr, "bpf-bench: usage reader: %s\n", last_full ? err.msg : "no memory");
+		goto out_iters;
+	}
 	bool files_ok = (uint64_t)n_ctr * 12 + (uint64_t)n_ctr * 2 + 200 < (uint64_t)rl.rlim_max;
 	if (!fds)
 		goto out_iters;
@@ -278,7 +289,8 @@ int main(int argc, char **argv)
 		for (int i = 0; i < n_ctr; i++) {
 			char rel[200];
 			fmt_path(rel, sizeof(rel), "%s/pod%05d/c%d", base_rel, i / 2, i % 2);
-			if (cgroup_handle_open(coll, rel, &handles[i], &err) != 0) {
+			if (cgroup_handle_open(coll, rel, &handles[i], &err) != 0 ||
+			    cgroup_handle_read(coll, handles[i], &last_full[i], &err) != 0) {
 				fprintf(stderr, "bpf-bench: %s\n", err.msg);
 				goto out_fds;
 			}
@@ -335,6 +347,26 @@ int main(int argc, char **argv)
 					sink += st.cpu_usage_ns;
 			}
 			times[M_FILES][r] = clock_monotonic_ns() - t;
+			t = clock_monotonic_ns();
+			for (int i = 0; i < n_ctr; i++) {
+				struct cgroup_stats st;
+				if (cgroup_handle_read_usage(coll, handles[i], &last_full[i], &st, &err) == 0)
+					sink += st.cpu_usage_ns;
+			}
+			times[M_UFILES][r] = clock_monotonic_ns() - t;
+			t = clock_monotonic_ns();
+			if (bpf_usage_refresh(usage, &err) != 0) {
+				fprintf(stderr, "bpf-bench: usage walk: %s\n", err.msg);
+				goto out_times;
+			}
+			for (int i = 0; i < n_ctr; i++) {
+				char rel[200];
+				struct cgroup_stats st;
+				fmt_path(rel, sizeof(rel), "%s/pod%05d/c%d", base_rel, i / 2, i % 2);
+				if (bpf_usage_apply(usage, rel, &last_full[i], &st))
+					sink += st.cpu_usage_ns;
+			}
+			times[M_UBPF][r] = clock_monotonic_ns() - t;
 		}
 		if (sink == 42)
 			putchar(' ');
@@ -347,7 +379,7 @@ int main(int argc, char **argv)
 	qsort(times[M_ITER], (size_t)rounds, sizeof(uint64_t), cmp_u64);
 	double iter_median = (double)times[M_ITER][rounds / 2], iter_min = (double)times[M_ITER][0];
 	for (int m = 0; m < M_COUNT; m++) {
-		if (m == M_FILES && !files_ok) {
+		if ((m == M_FILES || m == M_UFILES || m == M_UBPF) && !files_ok) {
 			printf("  %-6s skipped: needs ~%d fds, hard limit %" PRIu64 "\n", method_names[m], n_ctr * 12,
 			       (uint64_t)rl.rlim_max);
 			continue;
@@ -358,7 +390,9 @@ int main(int argc, char **argv)
 		       med / 1e6, med / 1e3 / n_ctr, (double)times[m][0] / iter_min, med / iter_median);
 	}
 	printf("  (iter and files give CPU and memory usage; iter2 CPU only; floor and ocr read the same two values\n"
-	       "   as iter; files also parses cpuacct.stat, cpu.stat, memory.stat, limits, pids and PSI)\n");
+	       "   as iter; files also parses cpuacct.stat, cpu.stat, memory.stat, limits, pids and PSI;\n"
+	       "   ufiles and ubpf are the agent's usage-only cycle from files and from BPF: ufiles/ubpf = %.1fx)\n",
+	       files_ok ? (double)times[M_UFILES][rounds / 2] / (double)times[M_UBPF][rounds / 2] : 0.0);
 	rc = 0;
 out_times:
 	for (int m = 0; m < M_COUNT; m++)
@@ -375,6 +409,8 @@ out_fds:
 			close(fds[i]);
 	free(fds);
 out_iters:
+	bpf_usage_free(usage);
+	free(last_full);
 	bpf_cgroup_iter_close(it_cpu);
 	bpf_cgroup_iter_close(it_mem);
 	bpf_cgroup_iter_close(it_v2);
