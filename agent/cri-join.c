@@ -7,10 +7,8 @@
  * runtime sample once. */
 #include "agent/cri-join.h"
 
-#include <errno.h>
 #include <string.h>
 #include <sys/statvfs.h>
-
 
 /* FNV-1a, folded over the unknown ids so a new unknown changes the sum. */
 static uint64_t hash_id(const char *s)
