@@ -124,6 +124,7 @@ int bpf_cgroup_events_open(const struct bpf_cgroup_events_options *opts, struct 
 	ev = NULL;
 	ret = 0;
 cleanup:
+	bpf_support_trim_heap();
 	cgroup_events_bpf__destroy(skel);
 	if (ev)
 		ring_buffer__free(ev->rb);

@@ -136,6 +136,7 @@ static int iter_load(struct bpf_cgroup_iter *it, size_t ring_bytes, struct cadet
 	rb = NULL;
 	ret = 0;
 cleanup:
+	bpf_support_trim_heap();
 	if (cgroup_fd >= 0)
 		close(cgroup_fd);
 	ring_buffer__free(rb);

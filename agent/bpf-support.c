@@ -6,6 +6,7 @@
 #include "agent/bpf-support.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,32 +78,31 @@ int bpf_support_error(struct cadet_error *err, int libbpf_ret, const char *what)
 	return cadet_error_set(err, errnum, "%s%s", what, hint);
 }
 
-static const struct btf *vmlinux_btf(void)
+void bpf_support_trim_heap(void)
 {
-	static struct btf *btf;
-	static bool tried;
-	if (!tried) {
-		tried = true;
-		btf = btf__load_vmlinux_btf();
-		if (libbpf_get_error(btf))
-			btf = NULL;
-	}
-	return btf;
+	malloc_trim(0);
+}
+
+/* Parsed anew for each query and freed at once: the kernel's BTF takes
+ * megabytes parsed, and the queries run a few times at startup only. */
+static struct btf *vmlinux_btf(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	return libbpf_get_error(btf) ? NULL : btf;
 }
 
 bool bpf_support_kernel_has_func(const char *name)
 {
-	const struct btf *btf = vmlinux_btf();
-	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
+	struct btf *btf = vmlinux_btf();
+	bool found = btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
+	btf__free(btf);
+	return found;
 }
 
-bool bpf_support_tracepoint_arg0_is(const char *name, const char *struct_name)
+static bool tracepoint_arg0_is(const struct btf *btf, const char *name, const char *struct_name)
 {
-	const struct btf *btf = vmlinux_btf();
 	char typedef_name[128];
 
-	if (!btf)
-		return false;
 	snprintf(typedef_name, sizeof(typedef_name), "btf_trace_%s", name);
 	int id = btf__find_by_name_kind(btf, typedef_name, BTF_KIND_TYPEDEF);
 	if (id <= 0)
@@ -124,4 +124,12 @@ bool bpf_support_tracepoint_arg0_is(const char *name, const char *struct_name)
 	while (t && btf_is_mod(t))
 		t = btf__type_by_id(btf, t->type);
 	return t && btf_is_struct(t) && strcmp(btf__name_by_offset(btf, t->name_off), struct_name) == 0;
+}
+
+bool bpf_support_tracepoint_arg0_is(const char *name, const char *struct_name)
+{
+	struct btf *btf = vmlinux_btf();
+	bool is = btf && tracepoint_arg0_is(btf, name, struct_name);
+	btf__free(btf);
+	return is;
 }

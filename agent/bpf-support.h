@@ -23,6 +23,11 @@ int bpf_support_check(struct cadet_error *err);
 int bpf_support_error(struct cadet_error *err, int libbpf_ret, const char *what);
 void bpf_support_reset_message(void);
 
+/* Gives the heap back after a load: libbpf parses the kernel's BTF (about
+ * 12 MiB here) and frees it, but the freed memory stays in the process
+ * (RSS) until trimmed. */
+void bpf_support_trim_heap(void);
+
 /* True when the kernel BTF has a function (kfunc or traceable) by this name. */
 bool bpf_support_kernel_has_func(const char *name);
 /* True when the BTF tracepoint `name` (btf_trace_NAME) exists and its first
