@@ -14,6 +14,12 @@ enum {
 	OPT_CGROUP_ROOT = 256,
 	OPT_NODE_NAME,
 	OPT_LISTEN,
+	OPT_DEBUG_LISTEN,
+	OPT_DEBUG_LISTEN_ANY,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_CLIENT_CA,
+	OPT_TOKEN_FILE,
 	OPT_INTERVAL,
 	OPT_WINDOW,
 	OPT_LOG_LEVEL,
@@ -33,6 +39,12 @@ static const struct option options[] = {
 	{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
 	{ "node-name", required_argument, NULL, OPT_NODE_NAME },
 	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "debug-listen", required_argument, NULL, OPT_DEBUG_LISTEN },
+	{ "debug-listen-any", optional_argument, NULL, OPT_DEBUG_LISTEN_ANY },
+	{ "tls-cert-file", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-private-key-file", required_argument, NULL, OPT_TLS_KEY },
+	{ "client-ca-file", required_argument, NULL, OPT_CLIENT_CA },
+	{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "window", required_argument, NULL, OPT_WINDOW },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -60,7 +72,15 @@ void agent_config_usage(FILE *out, const char *prog)
 		"Flags:\n"
 		"  --cgroup-root PATH       cgroup filesystem root (default /sys/fs/cgroup)\n"
 		"  --node-name NAME         node name to report (default: the hostname)\n"
-		"  --listen ADDR:PORT       HTTP listen address (default %s)\n"
+		"  --listen ADDR:PORT       HTTPS listen address for metrics-server and Prometheus\n"
+		"                           (default %s; \"\" turns it off)\n"
+		"  --tls-cert-file PATH, --tls-private-key-file PATH\n"
+		"                           serving certificate and key (default: self-signed at start)\n"
+		"  --client-ca-file PATH    require client certificates signed by this CA (but for /healthz)\n"
+		"  --token-file PATH        accept \"Authorization: Bearer <token>\" with the token in PATH\n"
+		"  --debug-listen ADDR:PORT plain-HTTP listener for curl on the node\n"
+		"                           (default %s; \"\" turns it off)\n"
+		"  --debug-listen-any       allow --debug-listen on a non-loopback address\n"
 		"  --interval DURATION      sampling period (default 1s)\n"
 		"  --window DURATION        CPU rate window (default 15s)\n"
 		"  --container-runtime-endpoint URL\n"
@@ -75,7 +95,7 @@ void agent_config_usage(FILE *out, const char *prog)
 		"  --log-format FORMAT      auto, text, journal (default auto: journal under journald)\n"
 		"  --help                   this text\n"
 		"  --version                print the version\n",
-		prog, AGENT_DEFAULT_LISTEN);
+		prog, AGENT_DEFAULT_LISTEN, AGENT_DEFAULT_DEBUG_LISTEN);
 }
 
 static int parse_bool(const char *flag, const char *v, bool *out, struct cadet_error *err)
@@ -105,6 +125,7 @@ int agent_config_parse(struct agent_config *cfg, int argc, char **argv, struct c
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->cgroup_root = "/sys/fs/cgroup";
 	cfg->listen = AGENT_DEFAULT_LISTEN;
+	cfg->debug_listen = AGENT_DEFAULT_DEBUG_LISTEN;
 	cfg->interval_ns = 1000000000ULL;
 	cfg->window_ns = 15000000000ULL;
 	cfg->log_level = LOG_INFO;
@@ -130,6 +151,25 @@ int agent_config_parse(struct agent_config *cfg, int argc, char **argv, struct c
 			break;
 		case OPT_LISTEN:
 			cfg->listen = optarg;
+			break;
+		case OPT_DEBUG_LISTEN:
+			cfg->debug_listen = optarg;
+			break;
+		case OPT_DEBUG_LISTEN_ANY:
+			if (parse_bool("debug-listen-any", optarg, &cfg->debug_listen_any, err) != 0)
+				return -1;
+			break;
+		case OPT_TLS_CERT:
+			cfg->tls_cert_file = optarg;
+			break;
+		case OPT_TLS_KEY:
+			cfg->tls_private_key_file = optarg;
+			break;
+		case OPT_CLIENT_CA:
+			cfg->client_ca_file = optarg;
+			break;
+		case OPT_TOKEN_FILE:
+			cfg->token_file = optarg;
 			break;
 		case OPT_INTERVAL:
 			if (parse_duration_flag("interval", optarg, &cfg->interval_ns, err) != 0)
@@ -183,6 +223,8 @@ int agent_config_parse(struct agent_config *cfg, int argc, char **argv, struct c
 					       argv[optind - 1]);
 		}
 	}
+	if (!cfg->tls_cert_file != !cfg->tls_private_key_file)
+		return cadet_error_set(err, EINVAL, "--tls-cert-file and --tls-private-key-file go together");
 	if (optind < argc)
 		return cadet_error_set(err, EINVAL, "unexpected argument \"%s\" (see --help)", argv[optind]);
 	if (cfg->window_ns < cfg->interval_ns) {

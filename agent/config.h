@@ -10,13 +10,21 @@
 
 #include "common/error.h"
 
-#define AGENT_DEFAULT_PORT 10265
-#define AGENT_DEFAULT_LISTEN "127.0.0.1:10265"
+/* 10265 (HTTPS) and 10266 (plain, loopback) are used by no Kubernetes
+ * component: kubelet has 10248/10250/10255, kube-proxy 10249/10256. */
+#define AGENT_DEFAULT_LISTEN ":10265"
+#define AGENT_DEFAULT_DEBUG_LISTEN "127.0.0.1:10266"
 
 struct agent_config {
 	const char *cgroup_root;
 	char node_name[256];
-	const char *listen;
+	const char *listen;       /* HTTPS; "" = off */
+	const char *debug_listen; /* plain HTTP; "" = off */
+	bool debug_listen_any;
+	const char *tls_cert_file;
+	const char *tls_private_key_file;
+	const char *client_ca_file;
+	const char *token_file;
 	uint64_t interval_ns;
 	uint64_t window_ns;
 	int log_level;

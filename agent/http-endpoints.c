@@ -1,20 +1,21 @@
-/* http-endpoints.c: routes, limits and self-metrics of the agent's HTTP
- * server (see http-endpoints.h). */
+/* http-endpoints.c: routes, authentication and self-metrics of the agent's
+ * HTTP(S) listeners (see http-endpoints.h). Transport, TLS and limits live
+ * in common/https-server.c; this file decides what each request gets. */
 #include "agent/http-endpoints.h"
 
 #include <errno.h>
-#include <event2/buffer.h>
-#include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <inttypes.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "agent/prom-format.h"
+#include "common/cleanup.h"
+#include "common/https-server.h"
 #include "common/log.h"
+#include "common/readfile.h"
 #include "common/strbuf.h"
 #include "common/timefmt.h"
 
@@ -32,13 +33,21 @@ static const char *const route_paths[ROUTE_COUNT] = {
 	"/stats/summary", "/metrics/resource", "/metrics", "/healthz", "/top", "other",
 };
 
-static const int tracked_codes[] = { 200, 400, 404, 405, 413, 500, 503 };
+static const int tracked_codes[] = { 200, 400, 401, 404, 405, 500, 503 };
 #define N_CODES (sizeof(tracked_codes) / sizeof(tracked_codes[0]))
 
+/* One listener and what it demands of clients. */
+struct agent_listener {
+	struct agent_http *owner;
+	struct https_server *server;
+	bool authenticate; /* client certificate or token required but for /healthz */
+};
+
 struct agent_http {
-	struct evhttp *http;
+	struct agent_listener tls, debug;
 	struct agent_http_options opts;
 	struct agent_http_sources src;
+	char *token; /* bearer token from --token-file, NULL if none */
 	uint64_t requests[ROUTE_COUNT][N_CODES];
 };
 
@@ -77,6 +86,11 @@ int listen_address_parse(const char *listen, char *host, size_t host_size, uint1
 	return 0;
 }
 
+bool listen_host_is_loopback(const char *host)
+{
+	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 || strcmp(host, "localhost") == 0;
+}
+
 static void count(struct agent_http *h, enum route r, int code)
 {
 	for (size_t i = 0; i < N_CODES; i++)
@@ -84,29 +98,19 @@ static void count(struct agent_http *h, enum route r, int code)
 			h->requests[r][i]++;
 }
 
-static void reply(struct agent_http *h, struct evhttp_request *req, enum route r, int code, const char *reason,
+static void reply(struct agent_http *h, struct https_response *resp, enum route r, int code,
 		  const char *content_type, const char *body, size_t len)
 {
-	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-	evhttp_add_header(out, "Content-Type", content_type);
-	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
-	struct evbuffer *buf = evbuffer_new();
-	if (!buf || evbuffer_add(buf, body, len) != 0) {
-		if (buf)
-			evbuffer_free(buf);
-		count(h, r, 500);
-		evhttp_send_error(req, 500, "Internal Server Error");
-		return;
-	}
-	count(h, r, code);
-	evhttp_send_reply(req, code, reason, buf);
-	evbuffer_free(buf);
+	resp->code = code;
+	resp->content_type = content_type;
+	strbuf_append(&resp->body, body, len);
+	count(h, r, strbuf_failed(&resp->body) ? 500 : code);
 }
 
-static void reply_text(struct agent_http *h, struct evhttp_request *req, enum route r, int code,
-		       const char *reason, const char *text)
+static void reply_text(struct agent_http *h, struct https_response *resp, enum route r, int code,
+		       const char *text)
 {
-	reply(h, req, r, code, reason, "text/plain; charset=utf-8", text, strlen(text));
+	reply(h, resp, r, code, "text/plain; charset=utf-8", text, strlen(text));
 }
 
 /* Looks up key in a raw query string. A bare key ("?pretty") counts as
@@ -132,13 +136,13 @@ static bool query_flag(const char *qs, const char *key, bool bare_is_true)
 	return false;
 }
 
-static void serve_summary(struct agent_http *h, struct evhttp_request *req, const char *q)
+static void serve_summary(struct agent_http *h, struct https_response *req, const char *q)
 {
 	struct cadet_error err;
 	enum view_kind kind = query_flag(q, "only_cpu_and_memory", false) ? VIEW_SUMMARY_CPU_MEM : VIEW_SUMMARY;
 	const struct strbuf *body = agent_views_get(h->src.views, kind, &err);
 	if (!body) {
-		reply_text(h, req, ROUTE_SUMMARY, 503, "Service Unavailable", "no sample collected yet\n");
+		reply_text(h, req, ROUTE_SUMMARY, 503, "no sample collected yet\n");
 		return;
 	}
 	if (query_flag(q, "pretty", true)) {
@@ -146,17 +150,17 @@ static void serve_summary(struct agent_http *h, struct evhttp_request *req, cons
 		strbuf_init(&pretty);
 		if (view_json_pretty(body->data, &pretty, &err) != 0) {
 			log_warn("/stats/summary?pretty: %s", err.msg);
-			reply_text(h, req, ROUTE_SUMMARY, 500, "Internal Server Error", "rendering failed\n");
+			reply_text(h, req, ROUTE_SUMMARY, 500, "rendering failed\n");
 		} else {
-			reply(h, req, ROUTE_SUMMARY, 200, "OK", "application/json", pretty.data, pretty.len);
+			reply(h, req, ROUTE_SUMMARY, 200, "application/json", pretty.data, pretty.len);
 		}
 		strbuf_free(&pretty);
 		return;
 	}
-	reply(h, req, ROUTE_SUMMARY, 200, "OK", "application/json", body->data, body->len);
+	reply(h, req, ROUTE_SUMMARY, 200, "application/json", body->data, body->len);
 }
 
-static void serve_view(struct agent_http *h, struct evhttp_request *req, enum route r, enum view_kind kind,
+static void serve_view(struct agent_http *h, struct https_response *req, enum route r, enum view_kind kind,
 		       const char *content_type)
 {
 	struct cadet_error err;
@@ -164,10 +168,10 @@ static void serve_view(struct agent_http *h, struct evhttp_request *req, enum ro
 	if (!body) {
 		if (err.errnum != EAGAIN)
 			log_warn("rendering %s: %s", route_paths[r], err.msg);
-		reply_text(h, req, r, 503, "Service Unavailable", "no sample collected yet\n");
+		reply_text(h, req, r, 503, "no sample collected yet\n");
 		return;
 	}
-	reply(h, req, r, 200, "OK", content_type, body->data ? body->data : "", body->len);
+	reply(h, req, r, 200, content_type, body->data ? body->data : "", body->len);
 }
 
 static bool healthy(const struct agent_http *h, char *why, size_t size)
@@ -212,7 +216,7 @@ static void gauge(struct strbuf *sb, const char *name, const char *help, double 
 	strbuf_printf(sb, "%s %s\n", name, num);
 }
 
-static void serve_self_metrics(struct agent_http *h, struct evhttp_request *req)
+static void serve_self_metrics(struct agent_http *h, struct https_response *req)
 {
 	const struct collect_counters *c = collection_counters(h->src.collection);
 	struct strbuf sb;
@@ -263,9 +267,9 @@ static void serve_self_metrics(struct agent_http *h, struct evhttp_request *req)
 		h->src.views->renders);
 	gauge(&sb, "process_resident_memory_bytes", "Resident memory size in bytes", (double)self_rss_bytes());
 	if (strbuf_failed(&sb))
-		reply_text(h, req, ROUTE_METRICS, 500, "Internal Server Error", "out of memory\n");
+		reply_text(h, req, ROUTE_METRICS, 500, "out of memory\n");
 	else
-		reply(h, req, ROUTE_METRICS, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", sb.data, sb.len);
+		reply(h, req, ROUTE_METRICS, 200, "text/plain; version=0.0.4; charset=utf-8", sb.data, sb.len);
 	strbuf_free(&sb);
 }
 
@@ -278,52 +282,138 @@ static const char not_found_body[] =
 	"  /healthz            health\n"
 	"  /top                pods on this node, like kubectl top pod\n";
 
-static void handle(struct evhttp_request *req, void *arg)
+/* Bearer token or verified client certificate, when the listener asks. */
+static bool authorized(const struct agent_listener *l, const struct https_request *req)
 {
-	struct agent_http *h = arg;
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-	enum route r = ROUTE_OTHER;
-	for (int i = 0; path && i < ROUTE_OTHER; i++)
-		if (strcmp(path, route_paths[i]) == 0)
-			r = (enum route)i;
+	const struct agent_http *h = l->owner;
+	if (!l->authenticate || req->client_verified)
+		return true;
+	if (!h->token)
+		return false;
+	const char *auth = https_request_header(req, "Authorization");
+	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+		return false;
+	const char *given = auth + 7;
+	size_t given_len = strlen(given), want_len = strlen(h->token);
+	/* constant time in the token's bytes; only the length can differ fast */
+	return given_len == want_len && CRYPTO_memcmp(given, h->token, want_len) == 0;
+}
 
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-		reply_text(h, req, r, 405, "Method Not Allowed", "405 method not allowed: use GET\n");
+static void handle(void *arg, const struct https_request *req, struct https_response *resp)
+{
+	struct agent_listener *l = arg;
+	struct agent_http *h = l->owner;
+	enum route r = ROUTE_OTHER;
+	for (int i = 0; i < ROUTE_OTHER; i++)
+		if (strcmp(req->path, route_paths[i]) == 0)
+			r = (enum route)i;
+	if (r != ROUTE_HEALTHZ && !authorized(l, req)) {
+		reply_text(h, resp, r, 401, "401 unauthorized: present a client certificate or a bearer token\n");
 		return;
 	}
-	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > 0) {
-		reply_text(h, req, r, 400, "Bad Request", "400 request bodies are not accepted\n");
-		return;
-	}
-	const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
+	const char *qs = req->query;
 	char why[128];
 	switch (r) {
 	case ROUTE_SUMMARY:
-		serve_summary(h, req, qs);
+		serve_summary(h, resp, qs);
 		break;
 	case ROUTE_RESOURCE:
-		serve_view(h, req, r, VIEW_RESOURCE_METRICS, "text/plain; version=0.0.4; charset=utf-8");
+		serve_view(h, resp, r, VIEW_RESOURCE_METRICS, "text/plain; version=0.0.4; charset=utf-8");
 		break;
 	case ROUTE_TOP:
-		serve_view(h, req, r, VIEW_TOP, "text/plain; charset=utf-8");
+		serve_view(h, resp, r, VIEW_TOP, "text/plain; charset=utf-8");
 		break;
 	case ROUTE_METRICS:
-		serve_self_metrics(h, req);
+		serve_self_metrics(h, resp);
 		break;
 	case ROUTE_HEALTHZ:
 		if (healthy(h, why, sizeof(why)))
-			reply_text(h, req, r, 200, "OK", "ok");
+			reply_text(h, resp, r, 200, "ok");
 		else
-			reply_text(h, req, r, 503, "Service Unavailable", why);
+			reply_text(h, resp, r, 503, why);
 		break;
 	case ROUTE_OTHER:
 	case ROUTE_COUNT:
-		reply_text(h, req, r, 404, "Not Found", not_found_body);
+		reply_text(h, resp, r, 404, not_found_body);
 		break;
 	}
+}
+
+/* Reads the bearer token: the file's first line, without surrounding space. */
+static int load_token(struct agent_http *h, struct cadet_error *err)
+{
+	if (!h->opts.token_file)
+		return 0;
+	_cleanup_free_ char *text = NULL;
+	if (read_file_string(h->opts.token_file, 4096, &text, err) != 0)
+		return cadet_error_prefix(err, "--token-file");
+	char *start = text;
+	while (*start == ' ' || *start == '\t' || *start == '\n' || *start == '\r')
+		start++;
+	size_t n = strcspn(start, "\r\n");
+	while (n > 0 && (start[n - 1] == ' ' || start[n - 1] == '\t'))
+		n--;
+	if (n == 0)
+		return cadet_error_set(err, EINVAL, "--token-file %s is empty", h->opts.token_file);
+	char *token = strndup(start, n);
+	if (!token)
+		return cadet_error_set(err, ENOMEM, "--token-file");
+	free(h->token);
+	h->token = token;
+	return 0;
+}
+
+static int start_debug_listener(struct event_base *base, struct agent_http *h, struct cadet_error *err)
+{
+	const struct agent_http_options *o = &h->opts;
+	char host[256];
+	uint16_t port;
+	if (listen_address_parse(o->debug_listen, host, sizeof(host), &port, err) != 0)
+		return cadet_error_prefix(err, "--debug-listen");
+	if (!listen_host_is_loopback(host)) {
+		if (!o->debug_listen_any)
+			return cadet_error_set(err, EINVAL,
+					       "--debug-listen %s is not a loopback address: plain HTTP off the node "
+					       "needs --debug-listen-any",
+					       o->debug_listen);
+		log_warn("plain-HTTP debug listener on non-loopback %s: anyone who reaches it reads this node's "
+			 "metrics without authentication",
+			 o->debug_listen);
+	}
+	struct https_server_config cfg = {
+		.listen = o->debug_listen,
+		.plain = true,
+		.max_header_bytes = MAX_HEADERS_BYTES,
+		.timeout_s = IDLE_TIMEOUT_S,
+	};
+	h->debug.owner = h;
+	return https_server_new(base, &cfg, handle, &h->debug, &h->debug.server, err);
+}
+
+static int start_tls_listener(struct event_base *base, struct agent_http *h, struct cadet_error *err)
+{
+	const struct agent_http_options *o = &h->opts;
+	const char *cas[2] = { o->client_ca_file, NULL };
+	struct https_server_config cfg = {
+		.listen = o->listen,
+		.listen_fd = o->listen_fd,
+		.cert_file = o->tls_cert_file,
+		.key_file = o->tls_private_key_file,
+		.client_ca_files = o->client_ca_file ? cas : NULL,
+		.max_header_bytes = MAX_HEADERS_BYTES,
+		.timeout_s = IDLE_TIMEOUT_S,
+	};
+	h->tls.owner = h;
+	h->tls.authenticate = o->client_ca_file || o->token_file;
+	if (https_server_new(base, &cfg, handle, &h->tls, &h->tls.server, err) != 0)
+		return cadet_error_prefix(err, "--listen");
+	if (https_server_self_signed(h->tls.server))
+		log_info("HTTPS on %s with a self-signed certificate made at start (no --tls-cert-file)",
+			 o->listen_fd >= 0 ? "the socket from systemd" : o->listen);
+	if (!h->tls.authenticate)
+		log_warn("HTTPS on %s accepts unauthenticated clients: set --client-ca-file and/or --token-file",
+			 o->listen_fd >= 0 ? "the socket from systemd" : o->listen);
+	return 0;
 }
 
 int agent_http_start(struct event_base *base, const struct agent_http_options *opts,
@@ -334,38 +424,27 @@ int agent_http_start(struct event_base *base, const struct agent_http_options *o
 		return cadet_error_set(err, ENOMEM, "http server");
 	h->opts = *opts;
 	h->src = *src;
-	h->http = evhttp_new(base);
-	if (!h->http) {
+	bool want_tls = (opts->listen && *opts->listen) || opts->listen_fd >= 0;
+	bool want_debug = opts->debug_listen && *opts->debug_listen;
+	if (!want_tls && !want_debug) {
 		free(h);
-		return cadet_error_set(err, ENOMEM, "evhttp_new");
+		return cadet_error_set(err, EINVAL, "both --listen and --debug-listen are off: nothing would serve");
 	}
-	evhttp_set_max_headers_size(h->http, MAX_HEADERS_BYTES);
-	evhttp_set_max_body_size(h->http, 0);
-	evhttp_set_timeout(h->http, IDLE_TIMEOUT_S);
-	/* every method reaches the handler, which answers 405 itself */
-	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-						    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
-						    EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
-	evhttp_set_gencb(h->http, handle, h);
-	if (opts->listen_fd >= 0) {
-		if (!evhttp_accept_socket_with_handle(h->http, opts->listen_fd)) {
-			agent_http_free(h);
-			return cadet_error_set(err, errno, "serving on the inherited socket %d", opts->listen_fd);
-		}
-	} else {
-		char host[256];
-		uint16_t port;
-		if (listen_address_parse(opts->listen, host, sizeof(host), &port, err) != 0) {
-			agent_http_free(h);
-			return -1;
-		}
-		if (!evhttp_bind_socket_with_handle(h->http, *host ? host : "0.0.0.0", port)) {
-			int e = errno;
-			agent_http_free(h);
-			return cadet_error_set(err, e, "listen on %s", opts->listen);
-		}
+	if (load_token(h, err) != 0 || (want_tls && start_tls_listener(base, h, err) != 0) ||
+	    (want_debug && start_debug_listener(base, h, err) != 0)) {
+		agent_http_free(h);
+		return -1;
 	}
 	*out = h;
+	return 0;
+}
+
+int agent_http_reload(struct agent_http *h, struct cadet_error *err)
+{
+	if (load_token(h, err) != 0)
+		return -1;
+	if (h->tls.server && https_server_reload(h->tls.server, err) != 0)
+		return cadet_error_prefix(err, "reloading the TLS certificate");
 	return 0;
 }
 
@@ -373,7 +452,8 @@ void agent_http_free(struct agent_http *h)
 {
 	if (!h)
 		return;
-	if (h->http)
-		evhttp_free(h->http);
+	https_server_free(h->tls.server);
+	https_server_free(h->debug.server);
+	free(h->token);
 	free(h);
 }

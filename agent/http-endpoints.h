@@ -1,4 +1,12 @@
-/* http-endpoints.h: the agent's HTTP endpoints on libevent's evhttp.
+/* http-endpoints.h: the agent's HTTP endpoints, served on two listeners
+ * through common/https-server.h:
+ *
+ *   --listen        HTTPS for metrics-server and Prometheus; with
+ *                   --client-ca-file and/or --token-file every path but
+ *                   /healthz needs a verified client certificate or the
+ *                   bearer token
+ *   --debug-listen  plain HTTP for curl on the node, loopback only unless
+ *                   explicitly allowed
  *
  *   /stats/summary     kubelet Summary API JSON (?only_cpu_and_memory=true, ?pretty)
  *   /metrics/resource  kubelet resource metrics, Prometheus text
@@ -7,11 +15,13 @@
  *   /top               a kubectl-top-like table for curl on the node
  *
  * Handlers serve views of the last sample, rendered at most once per
- * sample (views.h); they never read cgroups. Unknown paths get 404 naming the endpoints, methods other than
- * GET and HEAD get 405, request bodies are refused. */
+ * sample (views.h); they never read cgroups. Unknown paths get 404 naming
+ * the endpoints, methods other than GET and HEAD get 405, request bodies are
+ * refused, headers are bounded and idle connections time out. */
 #ifndef CADET_HTTP_ENDPOINTS_H
 #define CADET_HTTP_ENDPOINTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "agent/collect.h"
@@ -22,8 +32,14 @@ struct event_base;
 struct agent_http;
 
 struct agent_http_options {
-	const char *listen;       /* "host:port", "[v6]:port" or ":port" */
-	int listen_fd;            /* an already bound socket (systemd), or -1 */
+	const char *listen;       /* HTTPS "host:port" / "[v6]:port" / ":port"; "" = off */
+	int listen_fd;            /* a bound socket from systemd for the HTTPS listener, or -1 */
+	const char *debug_listen; /* plain HTTP; "" = off */
+	bool debug_listen_any;    /* allow a non-loopback debug listener */
+	const char *tls_cert_file;        /* NULL: self-signed at start */
+	const char *tls_private_key_file;
+	const char *client_ca_file;       /* NULL: no client certificates */
+	const char *token_file;           /* NULL: no bearer token */
 	uint64_t interval_ns;     /* for /healthz staleness */
 	const char *version;
 	const char *layout;       /* cgroup layout, for build info */
@@ -38,10 +54,14 @@ struct agent_http_sources {
 
 int agent_http_start(struct event_base *base, const struct agent_http_options *opts,
 		     const struct agent_http_sources *src, struct agent_http **out, struct cadet_error *err);
+/* SIGHUP: re-reads the certificate, key, client CA and token files. */
+int agent_http_reload(struct agent_http *h, struct cadet_error *err);
 void agent_http_free(struct agent_http *h);
 
 /* Splits "host:port" / "[v6]:port" / ":port" into host (empty = any) and port. */
 int listen_address_parse(const char *listen, char *host, size_t host_size, uint16_t *port,
 			 struct cadet_error *err);
+/* True for 127.0.0.0/8, ::1 and localhost. */
+bool listen_host_is_loopback(const char *host);
 
 #endif

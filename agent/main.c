@@ -97,6 +97,18 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(a->base, NULL);
 }
 
+/* SIGHUP: certificates, keys and the token are read again; live
+ * connections keep what they started with. */
+static void on_reload(void *arg)
+{
+	struct agent *a = arg;
+	struct cadet_error err;
+	if (agent_http_reload(a->http, &err) != 0)
+		log_error("reload failed, keeping the old certificates: %s", err.msg);
+	else
+		log_info("reloaded certificates and token");
+}
+
 static const char *node_fs_path(void)
 {
 	struct stat st;
@@ -168,6 +180,12 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 	struct agent_http_options hopts = {
 		.listen = a->cfg.listen,
 		.listen_fd = -1,
+		.debug_listen = a->cfg.debug_listen,
+		.debug_listen_any = a->cfg.debug_listen_any,
+		.tls_cert_file = a->cfg.tls_cert_file,
+		.tls_private_key_file = a->cfg.tls_private_key_file,
+		.client_ca_file = a->cfg.client_ca_file,
+		.token_file = a->cfg.token_file,
 		.interval_ns = a->cfg.interval_ns,
 		.version = CADET_VERSION,
 		.layout = collection_layout_name(a->collection),
@@ -197,7 +215,7 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 	if (!a->tick || !a->sigterm || !a->sigint || event_add(a->tick, &tv) != 0 ||
 	    event_add(a->sigterm, NULL) != 0 || event_add(a->sigint, NULL) != 0)
 		return cadet_error_set(err, ENOMEM, "event setup");
-	return sd_integration_start(a->base, NULL, NULL, &a->sd, err);
+	return sd_integration_start(a->base, on_reload, a, &a->sd, err);
 }
 
 static void agent_stop(struct agent *a)
@@ -249,9 +267,11 @@ int main(int argc, char **argv)
 		char interval[32], window[32];
 		duration_format(a.cfg.interval_ns, interval, sizeof(interval));
 		duration_format(a.cfg.window_ns, window, sizeof(window));
-		log_info("cadet-agent %s on node %s: cgroup %s layout at %s, interval %s, window %s, listening on %s",
+		log_info("cadet-agent %s on node %s: cgroup %s layout at %s, interval %s, window %s, "
+			 "HTTPS on %s, plain HTTP on %s",
 			 CADET_VERSION, a.cfg.node_name, collection_layout_name(a.collection), a.cfg.cgroup_root,
-			 interval, window, a.cfg.listen);
+			 interval, window, *a.cfg.listen ? a.cfg.listen : "(off)",
+			 *a.cfg.debug_listen ? a.cfg.debug_listen : "(off)");
 		sd_integration_ready("collecting every %s; serving on %s", interval, a.cfg.listen);
 		if (event_base_dispatch(a.base) < 0) {
 			log_error("event loop failed");
