@@ -53,7 +53,7 @@ done
 N_CONTAINERS=$("$CRI_TOOL" -r "$CTRD_ENDPOINT" ps | grep -c 'state=1')
 
 PORT=$(free_port)
-"$CADET_AGENT" --listen "127.0.0.1:$PORT" --interval 250ms --window 5s --bpf=false \
+"$CADET_AGENT" --listen "" --debug-listen "127.0.0.1:$PORT" --interval 250ms --window 5s --bpf=false \
 	--container-runtime-endpoint "$CTRD_ENDPOINT" >"$CTRD_DIR/agent.log" 2>&1 &
 AGENT_PID=$!
 wait_url "http://127.0.0.1:$PORT/healthz" 10 || exit 1

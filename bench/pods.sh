@@ -40,7 +40,7 @@ bench_pods_remove() {
 # the background; sets AGENT_PID and AGENT_URL.
 bench_agent_start() {
 	_port=$(free_port)
-	"$BUILD/cadet-agent" --listen "127.0.0.1:$_port" --bpf=false --container-runtime-endpoint "" \
+	"$BUILD/cadet-agent" --listen "" --debug-listen "127.0.0.1:$_port" --bpf=false --container-runtime-endpoint "" \
 		--log-level warning "$@" 2>/dev/null &
 	AGENT_PID=$!
 	AGENT_URL="http://127.0.0.1:$_port"

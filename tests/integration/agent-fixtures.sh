@@ -467,7 +467,7 @@ for spec in v2-systemd:v2 v1-cgroupfs:v1; do
 	port=$(free_port)
 	base=http://127.0.0.1:$port
 	# No CRI (names come from the paths) and no BPF: only the tree counts.
-	"$CADET_AGENT" --cgroup-root "$tree" --node-name fixture-node --listen "127.0.0.1:$port" \
+	"$CADET_AGENT" --cgroup-root "$tree" --node-name fixture-node --listen "" --debug-listen "127.0.0.1:$port" \
 		--interval 1s --window 3s --container-runtime-endpoint= --bpf=false > "$TMP/$fixture.log" 2>&1 &
 	AGENT_PID=$!
 	wait_url "$base/healthz" 10 || { cat "$TMP/$fixture.log"; fail "$fixture: agent did not become healthy"; }

@@ -57,7 +57,7 @@ MEM_PID=$!
 cgroup_join "$POD/$MEM_CTR" "$MEM_PID" || fail "cannot move the memory child into its cgroup"
 
 PORT=$(free_port)
-"$CADET_AGENT" --listen "127.0.0.1:$PORT" --interval 1s --window 5s --node-name real-node \
+"$CADET_AGENT" --listen "" --debug-listen "127.0.0.1:$PORT" --interval 1s --window 5s --node-name real-node \
 	> "$TMP/agent.log" 2>&1 &
 AGENT_PID=$!
 wait_url "http://127.0.0.1:$PORT/healthz" 10 || { cat "$TMP/agent.log"; fail "agent did not become healthy"; }

@@ -92,13 +92,13 @@ PUSH_FLAGS="--aggregator $AGG_GRPC_LISTEN --aggregator-ca-file $D/ca.crt
 	--aggregator-cert-file $D/client.crt --aggregator-key-file $D/client.key"
 PORT_A=$(free_port)
 # shellcheck disable=SC2086
-"$CADET_AGENT" --listen "127.0.0.1:$PORT_A" --interval 500ms --window 2s --node-name e2e-node-a --bpf=false \
+"$CADET_AGENT" --listen "" --debug-listen "127.0.0.1:$PORT_A" --interval 500ms --window 2s --node-name e2e-node-a --bpf=false \
 	--container-runtime-endpoint "$CTRD_ENDPOINT" --runtime-request-timeout 1s $PUSH_FLAGS >"$D/agent-a.log" 2>&1 &
 AGENT_A_PID=$!
 cp -r tests/fixtures/v2-systemd "$D/fixture-b"
 PORT_B=$(free_port)
 # shellcheck disable=SC2086
-"$CADET_AGENT" --listen "127.0.0.1:$PORT_B" --interval 500ms --window 2s --node-name e2e-node-b --bpf=false \
+"$CADET_AGENT" --listen "" --debug-listen "127.0.0.1:$PORT_B" --interval 500ms --window 2s --node-name e2e-node-b --bpf=false \
 	--cgroup-root "$D/fixture-b" --container-runtime-endpoint "" $PUSH_FLAGS >"$D/agent-b.log" 2>&1 &
 AGENT_B_PID=$!
 

@@ -43,7 +43,7 @@ trap cleanup EXIT INT TERM
 # start_agent EXTRA_FLAGS...: starts the agent, waits for /healthz.
 start_agent() {
 	PORT=$(free_port)
-	${AGENT_WRAP:-} "$CADET_AGENT" --listen "127.0.0.1:$PORT" --interval 10s --window 15s --node-name bpf-node \
+	${AGENT_WRAP:-} "$CADET_AGENT" --listen "" --debug-listen "127.0.0.1:$PORT" --interval 10s --window 15s --node-name bpf-node \
 		--container-runtime-endpoint "" "$@" > "$TMP/agent.log" 2>&1 &
 	AGENT_PID=$!
 	wait_url "http://127.0.0.1:$PORT/healthz" 10 || { cat "$TMP/agent.log"; fail "agent did not become healthy"; }

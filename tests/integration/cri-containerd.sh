@@ -91,7 +91,7 @@ check "container cgroup at kubepods/burstable/pod$POD_UID/<id>"
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 # The default 15 s window keeps the agent's periodic CRI refresh at 5 s.
-"$CADET_AGENT" --listen "127.0.0.1:$PORT" --interval 500ms --window 15s --node-name cri-node --bpf=false \
+"$CADET_AGENT" --listen "" --debug-listen "127.0.0.1:$PORT" --interval 500ms --window 15s --node-name cri-node --bpf=false \
 	--container-runtime-endpoint "$CTRD_ENDPOINT" --runtime-request-timeout 1s >"$CTRD_DIR/agent.log" 2>&1 &
 AGENT_PID=$!
 wait_url "$URL/healthz" 10 || wait_url "$URL/stats/summary" 5
@@ -181,7 +181,7 @@ mkdir -p "$EMPTY_ROOT" && touch "$EMPTY_ROOT/cgroup.controllers" &&
 check "empty cgroup v2 root prepared"
 PORT2=$(free_port)
 URL2=http://127.0.0.1:$PORT2
-"$CADET_AGENT" --cgroup-root "$EMPTY_ROOT" --listen "127.0.0.1:$PORT2" --interval 500ms --window 5s \
+"$CADET_AGENT" --cgroup-root "$EMPTY_ROOT" --listen "" --debug-listen "127.0.0.1:$PORT2" --interval 500ms --window 5s \
 	--node-name cri-node-2 --bpf=false --container-runtime-endpoint "$CTRD_ENDPOINT" >"$CTRD_DIR/agent2.log" 2>&1 &
 AGENT2_PID=$!
 wait_url "$URL2/healthz" 10

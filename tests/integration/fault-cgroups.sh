@@ -57,7 +57,7 @@ metric() {
 start_agent() {
 	_port=$1
 	shift
-	"$CADET_AGENT" --listen "127.0.0.1:$_port" --container-runtime-endpoint "" --bpf=false \
+	"$CADET_AGENT" --listen "" --debug-listen "127.0.0.1:$_port" --container-runtime-endpoint "" --bpf=false \
 		--log-format text --node-name fault-node "$@" > "$TMP/agent.log" 2>&1 &
 	AGENT_PID=$!
 	wait_url "http://127.0.0.1:$_port/healthz" 10 || { cat "$TMP/agent.log"; fail "agent did not become healthy"; }

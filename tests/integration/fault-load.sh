@@ -76,7 +76,7 @@ echo "fixture: $n cgroups"
 TOUCH_PID=$!
 
 PORT=$(free_port)
-"$CADET_AGENT" --listen "127.0.0.1:$PORT" --cgroup-root "$T" --interval 1s --container-runtime-endpoint "" \
+"$CADET_AGENT" --listen "" --debug-listen "127.0.0.1:$PORT" --cgroup-root "$T" --interval 1s --container-runtime-endpoint "" \
 	--bpf=false --log-format text --node-name load-node > "$TMP/agent.log" 2>&1 &
 AGENT_PID=$!
 wait_url "http://127.0.0.1:$PORT/healthz" 10 || { cat "$TMP/agent.log"; fail "agent did not become healthy"; }

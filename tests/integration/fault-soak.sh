@@ -67,7 +67,7 @@ for c in $CGROUP_DIRS; do
 done
 
 PORT=$(free_port)
-"$CADET_AGENT" --listen "127.0.0.1:$PORT" --cgroup-root "$ROOT" --interval 10ms --window 5s \
+"$CADET_AGENT" --listen "" --debug-listen "127.0.0.1:$PORT" --cgroup-root "$ROOT" --interval 10ms --window 5s \
 	--container-runtime-endpoint "" --bpf=false --log-format text --node-name soak-node \
 	> "$TMP/agent.log" 2>&1 &
 AGENT_PID=$!

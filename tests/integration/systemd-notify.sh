@@ -64,12 +64,18 @@ PORT=$(free_port)
 # process (so $! is the agent) once the first connection arrives.
 NOTIFY_SOCKET=$TMP/notify.sock WATCHDOG_USEC=1000000 \
 	systemd-socket-activate -E NOTIFY_SOCKET -E WATCHDOG_USEC -l "127.0.0.1:$PORT" \
-	"$CADET_AGENT" --bpf=false --interval 1s >"$TMP/agent.log" 2>&1 &
+	"$CADET_AGENT" --bpf=false --interval 1s --debug-listen "" >"$TMP/agent.log" 2>&1 &
 AGENT_PID=$!
-wait_url "http://127.0.0.1:$PORT/healthz" 10 || { cat "$TMP/agent.log"; fail "agent did not answer on the passed socket"; }
+# the passed socket is the agent's --listen: HTTPS, self-signed here
+n=0
+until curl -fsSk -o /dev/null "https://127.0.0.1:$PORT/healthz" 2>/dev/null; do
+	n=$((n + 1))
+	[ $n -lt 100 ] || { cat "$TMP/agent.log"; fail "agent did not answer on the passed socket"; }
+	sleep 0.1
+done
 wait_for '^READY=1' 5
 grep -q "^STATUS=.*serving on 127.0.0.1:$PORT" "$TMP/notify.log" || { cat "$TMP/notify.log"; fail "no STATUS line naming the socket"; }
-grep -q "listening on 127.0.0.1:$PORT" "$TMP/agent.log" || { cat "$TMP/agent.log"; fail "the log does not name the passed socket"; }
+grep -q "HTTPS on 127.0.0.1:$PORT" "$TMP/agent.log" || { cat "$TMP/agent.log"; fail "the log does not name the passed socket"; }
 # WATCHDOG_USEC=1 s: a ping every 0.5 s, so three within 2 s.
 sleep 2
 pings=$(grep -c '^WATCHDOG=1' "$TMP/notify.log")
@@ -79,7 +85,7 @@ kill -HUP "$AGENT_PID"
 sleep 0.3
 kill -0 "$AGENT_PID" 2>/dev/null || fail "agent died on SIGHUP"
 grep -q "SIGHUP" "$TMP/agent.log" || { cat "$TMP/agent.log"; fail "SIGHUP not logged"; }
-curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" || fail "agent stopped serving after SIGHUP"
+curl -fsSk -o /dev/null "https://127.0.0.1:$PORT/healthz" || fail "agent stopped serving after SIGHUP"
 
 kill -TERM "$AGENT_PID"
 wait "$AGENT_PID"

@@ -249,11 +249,12 @@ def main():
         check(pod.get("hostPID") is True, "agent: hostPID is needed for /proc/<pid> of pods")
         caps = set(c["securityContext"]["capabilities"].get("add", []))
         check(caps <= AGENT_CAPS, f"agent: adds capabilities beyond {sorted(AGENT_CAPS)}: {sorted(caps - AGENT_CAPS)}")
-        listen = port_of(args.get("listen", "127.0.0.1:10265"))
+        listen = port_of(args.get("listen", ":10265"))
         for probe in ("livenessProbe", "readinessProbe"):
             get = c.get(probe, {}).get("httpGet", {})
             check(get.get("path") == "/healthz", f"agent {probe}: path is not /healthz")
             check(container_port(c, get.get("port")) == listen, f"agent {probe}: not on --listen's port")
+            check(get.get("scheme") == "HTTPS", f"agent {probe}: --listen serves HTTPS, the probe is not")
         if not pod.get("hostNetwork"):
             check(args.get("listen", "127.0.0.1").split(":")[0] != "127.0.0.1",
                   "agent: listens on loopback inside its pod, probes cannot reach it")

@@ -56,7 +56,7 @@ v2_cgroup "$POD/$C2" 2000000
 PORT=$(free_port)
 valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	--show-leak-kinds=definite --track-origins=yes --log-file="$VGLOG" \
-	"$CADET_AGENT" --listen "127.0.0.1:$PORT" --cgroup-root "$T" --interval 200ms \
+	"$CADET_AGENT" --listen "" --debug-listen "127.0.0.1:$PORT" --cgroup-root "$T" --interval 200ms \
 	--container-runtime-endpoint "" --bpf=false --log-format text --node-name memcheck-node \
 	> "$TMP/agent.log" 2>&1 &
 AGENT_PID=$!
