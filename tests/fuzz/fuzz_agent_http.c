@@ -1,8 +1,10 @@
 /* fuzz_agent_http.c: libFuzzer target for cadet-agent's HTTP request
  * handling. Each input is raw bytes sent on one connection to the agent's
- * real evhttp server (agent_http_start on an inherited listening socket, see
- * http-rig.h), so evhttp's parser and limits and the agent's routing, query
- * flags and views all see it. The views are real: at start the target
+ * real plain-HTTP listener (agent_http_start with --debug-listen on a
+ * loopback port, see http-rig.h), so evhttp's parser and limits, the common
+ * server's method and path checks and the agent's routing, query flags and
+ * views all see it. (The HTTPS listener runs the same handler behind TLS and
+ * its client authentication.) The views are real: at start the target
  * writes a small cgroup v2 tree (kubepods, one burstable pod with two
  * containers) under a temporary directory, runs two collection cycles into
  * the store and publishes them, exactly as the daemon's main loop does. The
@@ -122,9 +124,12 @@ static void setup(void)
 	rig.base = event_base_new();
 	if (!rig.base)
 		abort();
+	char debug_listen[32];
+	snprintf(debug_listen, sizeof(debug_listen), "127.0.0.1:%u", (unsigned)http_rig_use_tcp(&rig));
 	struct agent_http_options hopts = {
-		.listen = "fuzz",
-		.listen_fd = http_rig_listen(&rig, "agent"),
+		.listen = "",
+		.listen_fd = -1,
+		.debug_listen = debug_listen,
 		.interval_ns = NSEC_PER_SEC,
 		.version = "fuzz",
 		.layout = collection_layout_name(collection),

@@ -1,76 +1,31 @@
 /* fuzz_aggregator_http.c: libFuzzer target for cadet-aggregator's request
- * handling. Each input is raw bytes sent on one connection to a real evhttp
- * server (http-rig.h) configured with the limits the aggregator's HTTPS
- * server sets; its callback does what common/https-server.c's
- * handle_request does after TLS (405 for other methods, percent-decoding of
- * the path, NUL check, the https_request the daemon's handler receives) and
- * calls the aggregator's real router, api_handle, over a store holding two
- * nodes' reports with labelled pods. TLS itself is left out: a handshake per
- * input would leave nothing of the fuzzer's speed, and the bytes after the
- * handshake reach the same evhttp parser. */
+ * handling. Each input is raw bytes sent on one connection to the real
+ * server of common/https-server.c, in its plain-HTTP mode on an inherited
+ * listening socket (http-rig.h), with the aggregator's router api_handle
+ * as its handler, over a store holding two nodes' reports with labelled
+ * pods. So evhttp's parser and limits, the server's method check, path
+ * decoding and response writing, and every metrics.k8s.io route, selector
+ * and renderer see it. TLS itself is left out: a handshake per input would
+ * leave nothing of the fuzzer's speed, and the bytes after the handshake
+ * reach the same evhttp parser and handler. The API is open
+ * (auth_required false), as without --client-ca-file. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-
 #include "aggregator/api.h"
 #include "aggregator/store.h"
 #include "common/duration.h"
+#include "common/https-server.h"
 #include "common/log.h"
 #include "common/timefmt.h"
 #include "tests/fuzz/http-rig.h"
 
 static struct http_rig rig;
-static struct evhttp *http;
+static struct https_server *server;
 static struct agg_store *store;
 static struct api api;
-
-/* What https-server.c's handle_request does between evhttp and the handler. */
-static void handle_request(struct evhttp_request *evreq, void *arg)
-{
-	(void)arg;
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(evreq);
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		evhttp_send_reply(evreq, 405, "Method Not Allowed", NULL);
-		return;
-	}
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(evreq);
-	const char *raw_path = uri ? evhttp_uri_get_path(uri) : NULL;
-	if (!raw_path || !*raw_path)
-		raw_path = "/";
-	size_t path_len = 0;
-	char *path = evhttp_uridecode(raw_path, 0, &path_len);
-	if (!path || strlen(path) != path_len) {
-		free(path);
-		evhttp_send_reply(evreq, 400, "Bad Request", NULL);
-		return;
-	}
-	struct https_request req = {
-		.method = cmd == EVHTTP_REQ_GET ? "GET" : "HEAD",
-		.path = path,
-		.query = uri ? evhttp_uri_get_query(uri) : NULL,
-		.client_verified = true,
-		.evreq = evreq,
-	};
-	struct https_response resp = { .code = 500 };
-	strbuf_init(&resp.body);
-	api_handle(&api, &req, &resp);
-	free(path);
-	if (resp.code < 100 || resp.code > 599)
-		abort(); /* the handler must always set a real status */
-	struct evbuffer *buf = evbuffer_new();
-	if (!buf)
-		abort();
-	if (!strbuf_failed(&resp.body))
-		evbuffer_add(buf, resp.body.data ? resp.body.data : "", resp.body.len);
-	strbuf_free(&resp.body);
-	evhttp_send_reply(evreq, resp.code, "Status", buf);
-	evbuffer_free(buf);
-}
 
 static Cadet__V1__Label *label(const char *k, const char *v)
 {
@@ -149,19 +104,17 @@ static void setup(void)
 		.ready_grace_ns = 0,
 	};
 	rig.base = event_base_new();
-	http = rig.base ? evhttp_new(rig.base) : NULL;
-	if (!http)
+	if (!rig.base)
 		abort();
-	/* the limits https_server_new sets */
-	evhttp_set_max_headers_size(http, 32768);
-	evhttp_set_max_body_size(http, 0);
-	evhttp_set_timeout(http, 30);
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-						 EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-						 EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-	evhttp_set_gencb(http, handle_request, NULL);
-	if (!evhttp_accept_socket_with_handle(http, http_rig_listen(&rig, "aggregator")))
+	/* as aggregator/main.c configures it, but plain and on the rig's socket */
+	struct https_server_config cfg = {
+		.plain = true,
+		.listen_fd = http_rig_listen(&rig, "aggregator"),
+	};
+	if (https_server_new(rig.base, &cfg, api_handle, &api, &server, &err) != 0) {
+		fprintf(stderr, "fuzz_aggregator_http: %s\n", err.msg);
 		abort();
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
