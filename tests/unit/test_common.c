@@ -8,7 +8,8 @@
  * reset keeping memory, swap, the failed state), cadet_error set/prefix
  * (strerror appended once, nested prefixes, truncation instead of
  * overflow, NULL errors), listen_address_parse (host:port, :port, [v6]:port
- * and malformed addresses) and agent_config_parse (defaults, every flag in
+ * and malformed addresses, which hosts count as loopback) and
+ * agent_config_parse (defaults, every flag in
  * both --flag value and --flag=value form, bad values, --window shorter
  * than --interval, unknown flags and stray arguments). */
 #include <stdarg.h>
@@ -307,19 +308,31 @@ static void test_listen_address(void **state)
 	expect_listen_error("[::1:9000", 64);
 	expect_listen_error("averyveryverylonghostname.example.com:80", 8); /* host too long */
 	expect_listen_error("1234567:80", 7);                                /* no room for the NUL */
+
+	assert_true(listen_host_is_loopback("127.0.0.1"));
+	assert_true(listen_host_is_loopback("127.1.2.3"));
+	assert_true(listen_host_is_loopback("::1"));
+	assert_true(listen_host_is_loopback("localhost"));
+	assert_false(listen_host_is_loopback(""));
+	assert_false(listen_host_is_loopback("0.0.0.0"));
+	assert_false(listen_host_is_loopback("::"));
+	assert_false(listen_host_is_loopback("10.0.0.1"));
+	assert_false(listen_host_is_loopback("128.0.0.1"));
 }
 
 /* ---- agent flags ---- */
 
 static int parse(struct agent_config *cfg, struct cadet_error *err, ...)
 {
-	char *argv[32];
+	char *argv[64];
 	int argc = 0;
 	argv[argc++] = (char *)"cadet-agent";
 	va_list ap;
 	va_start(ap, err);
-	for (char *a; (a = va_arg(ap, char *)) != NULL && argc < 31;)
+	for (char *a; (a = va_arg(ap, char *)) != NULL;) {
+		assert_true(argc < 63);
 		argv[argc++] = a;
+	}
 	va_end(ap);
 	argv[argc] = NULL;
 	return agent_config_parse(cfg, argc, argv, err);
@@ -333,6 +346,12 @@ static void test_config_defaults(void **state)
 	assert_int_equal(parse(&cfg, &err, NULL), 0);
 	assert_string_equal(cfg.cgroup_root, "/sys/fs/cgroup");
 	assert_string_equal(cfg.listen, AGENT_DEFAULT_LISTEN);
+	assert_string_equal(cfg.debug_listen, AGENT_DEFAULT_DEBUG_LISTEN);
+	assert_false(cfg.debug_listen_any);
+	assert_null(cfg.tls_cert_file);
+	assert_null(cfg.tls_private_key_file);
+	assert_null(cfg.client_ca_file);
+	assert_null(cfg.token_file);
 	assert_true(cfg.interval_ns == SEC);
 	assert_true(cfg.window_ns == 15 * SEC);
 	assert_int_equal(cfg.log_level, LOG_INFO);
@@ -346,11 +365,16 @@ static void test_config_defaults(void **state)
 	char host[256] = "";
 	assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
 	assert_string_equal(cfg.node_name, host);
-	/* the default listen address parses and uses the documented port */
+	/* the default addresses parse: HTTPS on every address, plain HTTP on
+	 * loopback only, on ports no Kubernetes component uses */
 	char h[64];
 	uint16_t port = 0;
 	assert_int_equal(listen_address_parse(cfg.listen, h, sizeof(h), &port, &err), 0);
-	assert_int_equal(port, AGENT_DEFAULT_PORT);
+	assert_string_equal(h, "");
+	assert_int_equal(port, 10265);
+	assert_int_equal(listen_address_parse(cfg.debug_listen, h, sizeof(h), &port, &err), 0);
+	assert_true(listen_host_is_loopback(h));
+	assert_int_equal(port, 10266);
 }
 
 static void test_config_every_flag(void **state)
@@ -362,7 +386,9 @@ static void test_config_every_flag(void **state)
 		      "--interval=500ms", "--window", "30s", "--log-level", "debug", "--log-format=text",
 		      "--container-runtime-endpoint", "unix:///var/run/crio/crio.sock", "--runtime-request-timeout=5s",
 		      "--aggregator", "agg.example:8443", "--aggregator-ca-file=/ca.pem", "--aggregator-cert-file",
-		      "/cert.pem", "--aggregator-key-file", "/key.pem", "--bpf=false", NULL);
+		      "/cert.pem", "--aggregator-key-file", "/key.pem", "--bpf=false", "--debug-listen",
+		      "127.0.0.1:7777", "--debug-listen-any", "--tls-cert-file=/srv.pem", "--tls-private-key-file",
+		      "/srv.key", "--client-ca-file", "/clients.pem", "--token-file=/token", NULL);
 	if (r != 0)
 		fail_msg("agent_config_parse: %s", err.msg);
 	assert_string_equal(cfg.cgroup_root, "/tmp/tree");
@@ -379,6 +405,16 @@ static void test_config_every_flag(void **state)
 	assert_string_equal(cfg.aggregator_cert_file, "/cert.pem");
 	assert_string_equal(cfg.aggregator_key_file, "/key.pem");
 	assert_false(cfg.bpf);
+	assert_string_equal(cfg.debug_listen, "127.0.0.1:7777");
+	assert_true(cfg.debug_listen_any);
+	assert_string_equal(cfg.tls_cert_file, "/srv.pem");
+	assert_string_equal(cfg.tls_private_key_file, "/srv.key");
+	assert_string_equal(cfg.client_ca_file, "/clients.pem");
+	assert_string_equal(cfg.token_file, "/token");
+	/* either listener can be turned off with "" */
+	assert_int_equal(parse(&cfg, &err, "--listen=", "--debug-listen", "", NULL), 0);
+	assert_string_equal(cfg.listen, "");
+	assert_string_equal(cfg.debug_listen, "");
 
 	/* booleans: bare, true, 1, 0 */
 	assert_int_equal(parse(&cfg, &err, "--bpf", NULL), 0);
@@ -408,8 +444,10 @@ static void expect_config_error(const char *mention, ...)
 	argv[argc++] = (char *)"cadet-agent";
 	va_list ap;
 	va_start(ap, mention);
-	for (char *a; (a = va_arg(ap, char *)) != NULL && argc < 15;)
+	for (char *a; (a = va_arg(ap, char *)) != NULL;) {
+		assert_true(argc < 15);
 		argv[argc++] = a;
+	}
 	va_end(ap);
 	argv[argc] = NULL;
 	struct agent_config cfg;
@@ -435,6 +473,9 @@ static void test_config_bad_values(void **state)
 	expect_config_error("--log-level", "--log-level", "loud", NULL);
 	expect_config_error("--log-format", "--log-format", "xml", NULL);
 	expect_config_error("--bpf", "--bpf=maybe", NULL);
+	expect_config_error("--debug-listen-any", "--debug-listen-any=sure", NULL);
+	expect_config_error("--tls-private-key-file", "--tls-cert-file", "/srv.pem", NULL); /* one without the other */
+	expect_config_error("--tls-cert-file", "--tls-private-key-file", "/srv.key", NULL);
 	expect_config_error("--node-name", "--node-name", "", NULL);
 	char longname[300];
 	memset(longname, 'n', sizeof(longname) - 1);
