@@ -280,7 +280,12 @@ static void on_recv(struct push_server *srv, struct push_call *pc, bool ok)
 	grpc_byte_buffer_destroy(buf);
 	if (r < 0) {
 		log_warn("gRPC stream of node %s: %s; closing it", pc->node_name ? pc->node_name : "?", err.msg);
-		finish(pc, err.errnum == EPERM ? GRPC_STATUS_PERMISSION_DENIED : GRPC_STATUS_INVALID_ARGUMENT, err.msg);
+		grpc_status_code code = GRPC_STATUS_RESOURCE_EXHAUSTED; /* out of memory */
+		if (err.errnum == EPERM)
+			code = GRPC_STATUS_PERMISSION_DENIED;
+		else if (err.errnum == EINVAL)
+			code = GRPC_STATUS_INVALID_ARGUMENT;
+		finish(pc, code, err.msg);
 		return;
 	}
 	if (!atomic_load(&srv->shutting_down))
