@@ -4,7 +4,8 @@
 # by the real gRPC client (push-report), read back with the real kubectl and
 # curl. Checks: discovery documents; NodeMetrics/PodMetrics values and
 # canonical quantities; a namespaced list with a label selector through
-# kubectl; 400/404/405/406 answers with Status objects; clients without a
+# kubectl; 400/404/405/406 answers with Status objects; bodies (413) and
+# oversized headers (400) refused; clients without a
 # certificate refused on the API (401) and on gRPC; a certificate named
 # system:node:X may push only node X's reports; a node silent for 3x
 # --metric-resolution (2s here) disappears while a live one stays; a pod missing from
@@ -178,6 +179,13 @@ code=$($C -o /dev/null -w '%{http_code}' -X POST -d '{}' "$B/apis/metrics.k8s.io
 [ "$code" = 405 ] || [ "$code" = 413 ] || fail "POST: HTTP $code"
 code=$($C -o /dev/null -w '%{http_code}' -X DELETE "$B/apis/metrics.k8s.io/v1beta1/nodes/node-a")
 [ "$code" = 405 ] || fail "DELETE: HTTP $code"
+code=$($C -o /dev/null -w '%{http_code}' -X GET -H 'Content-Type: application/json' -d '{"a":1}' "$B/apis")
+[ "$code" = 413 ] || fail "GET with a body: HTTP $code, expected 413"
+big=$(head -c 40000 /dev/zero | tr '\0' a)
+code=$($C -o /dev/null -w '%{http_code}' -H "X-Padding: $big" "$B/apis")
+[ "$code" = 400 ] || [ "$code" = 431 ] || fail "40 kB of headers: HTTP $code, expected 400"
+code=$($C -o /dev/null -w '%{http_code}' -I "$B/apis/metrics.k8s.io/v1beta1/nodes")
+[ "$code" = 200 ] || fail "HEAD: HTTP $code"
 python3 - "$TMP" <<'PY' || fail "Status objects"
 import json, sys
 d = sys.argv[1]
