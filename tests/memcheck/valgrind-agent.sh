@@ -4,17 +4,23 @@
 #
 # The agent reads a cgroup v2 fixture tree written to a temporary directory
 # (--cgroup-root), without the CRI client and BPF (--container-runtime-endpoint
-# "", --bpf=false), at --interval 200ms. While it runs, every endpoint is
-# scraped (with and without its query flags, HEAD, a 404, a 405 and a request
-# with a body), a container's cpu.stat is broken and restored (the error path
-# of a read), and a container cgroup is removed (the vanish path). Then the
-# agent gets SIGTERM. What must hold: valgrind reports no error and no
+# "", --bpf=false), at --interval 200ms, with both listeners: plain HTTP on
+# --debug-listen and HTTPS on --listen with a test CA's certificate, client
+# certificates and a bearer token. While it runs, every endpoint is scraped
+# on the debug listener (with and without its query flags, HEAD, a 404, a
+# 405 and a request with a body) and over HTTPS (client certificate, token,
+# neither: 401, wrong token: 401, /healthz without either: 200), the
+# certificates are reloaded with SIGHUP and HTTPS is scraped again, a
+# container's cpu.stat is broken and restored (the error path of a read), and
+# a container cgroup is removed (the vanish path). Then the agent gets
+# SIGTERM. What must hold: valgrind reports no error and no
 # definitely lost block (--error-exitcode, --errors-for-leak-kinds=definite),
 # the agent exits 0, and every scrape answered. The valgrind log is kept in
 # $BUILD/memcheck/ for reading.
 #   usage: BUILD=build sh tests/memcheck/valgrind-agent.sh
 set -u
 . tests/lib/agent.sh
+. tests/lib/aggregator.sh # agg_pki: a test CA with server and client certificates
 
 command -v valgrind > /dev/null || { echo "skipped: valgrind is not installed"; exit 77; }
 [ -x "$CADET_AGENT" ] || { echo "$CADET_AGENT not built"; exit 1; }
@@ -53,10 +59,15 @@ v2_cgroup "$POD" 3000000
 v2_cgroup "$POD/$C1" 1000000
 v2_cgroup "$POD/$C2" 2000000
 
+agg_pki "$TMP" || fail "making the test PKI"
+echo "s3cr3t-token-for-memcheck" > "$TMP/token"
 PORT=$(free_port)
+TLS_PORT=$(free_port)
 valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	--show-leak-kinds=definite --track-origins=yes --log-file="$VGLOG" \
-	"$CADET_AGENT" --listen "" --debug-listen "127.0.0.1:$PORT" --cgroup-root "$T" --interval 200ms \
+	"$CADET_AGENT" --listen "127.0.0.1:$TLS_PORT" --tls-cert-file "$TMP/server.crt" \
+	--tls-private-key-file "$TMP/server.key" --client-ca-file "$TMP/ca.crt" --token-file "$TMP/token" \
+	--debug-listen "127.0.0.1:$PORT" --cgroup-root "$T" --interval 200ms \
 	--container-runtime-endpoint "" --bpf=false --log-format text --node-name memcheck-node \
 	> "$TMP/agent.log" 2>&1 &
 AGENT_PID=$!
@@ -76,8 +87,23 @@ scrape() {
 	c=$(code -X GET --data-binary 'x=1' "$B/metrics")
 	[ "$c" -ge 400 ] || fail "a request body was accepted ($c)"
 }
+S=https://127.0.0.1:$TLS_PORT
+tls_scrape() {
+	[ "$(code --cacert "$TMP/ca.crt" --cert "$TMP/client.crt" --key "$TMP/client.key" "$S/stats/summary")" = 200 ] ||
+		fail "HTTPS with a client certificate"
+	[ "$(code --cacert "$TMP/ca.crt" -H "Authorization: Bearer s3cr3t-token-for-memcheck" "$S/metrics/resource")" = 200 ] ||
+		fail "HTTPS with the bearer token"
+	[ "$(code --cacert "$TMP/ca.crt" "$S/metrics/resource")" = 401 ] || fail "HTTPS without credentials is not 401"
+	[ "$(code --cacert "$TMP/ca.crt" -H "Authorization: Bearer wrong" "$S/stats/summary")" = 401 ] ||
+		fail "HTTPS with a wrong token is not 401"
+	[ "$(code --cacert "$TMP/ca.crt" "$S/healthz")" = 200 ] || fail "HTTPS /healthz without credentials"
+}
 sleep 1
 scrape
+tls_scrape
+kill -HUP "$AGENT_PID"
+sleep 1
+tls_scrape
 # error path: garbage in a kept file, then good again
 printf 'usage_usec nope\n' > "$T/$POD/$C1/cpu.stat"
 sleep 1
