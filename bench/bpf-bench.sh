@@ -18,7 +18,7 @@ if [ -x "$AGENT" ] && command -v curl >/dev/null 2>&1; then
 	for bpf in true false; do
 		port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 		start=$(date +%s%N)
-		"$AGENT" --bpf=$bpf --listen "127.0.0.1:$port" --container-runtime-endpoint "" --interval 1s \
+		"$AGENT" --bpf=$bpf --listen "" --debug-listen "127.0.0.1:$port" --container-runtime-endpoint "" --interval 1s \
 			>/dev/null 2>&1 &
 		pid=$!
 		n=0
