@@ -15,6 +15,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/timefmt.h"
+#include "metrics.h"
 #include "render.h"
 #include "selector.h"
 
@@ -308,6 +309,18 @@ void api_handle(void *ctx, const struct https_request *req, struct https_respons
 	}
 	if (user)
 		log_info("%s %s for X-Remote-User %s", req->method, req->path, user);
+	if (strcmp(path, "/metrics") == 0) {
+		struct cadet_error err = { 0 };
+		static const struct agg_stats no_stats;
+		const struct agg_stats *stats = api->stats ? api->stats : &no_stats;
+		if (agg_metrics_render(&resp->body, stats, api->store, clock_monotonic_ns(), &err) < 0) {
+			reply_status(resp, 500, "InternalError", err.msg, NULL, NULL);
+			return;
+		}
+		resp->code = 200;
+		resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+		return;
+	}
 	if (!api_accepts_json(https_request_header(req, "Accept"))) {
 		reply_status(resp, 406, "NotAcceptable",
 			     "only application/json is served (no aggregated discovery, no protobuf)", NULL, NULL);

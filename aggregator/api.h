@@ -1,6 +1,9 @@
 /* api.h: the aggregator's HTTP routes: metrics.k8s.io/v1beta1 (discovery,
  * nodes, pods, with label and field selectors) and the health endpoints.
- * Reads the store, renders with render.h; knows nothing of TLS or gRPC. */
+ * Reads the store, renders with render.h; knows nothing of TLS or gRPC.
+ * /healthz, /livez and /readyz are open to any client; /metrics (the
+ * aggregator's own Prometheus metrics) and the API need a verified client
+ * certificate when client CAs are configured. */
 #ifndef CADET_AGG_API_H
 #define CADET_AGG_API_H
 
@@ -8,10 +11,12 @@
 #include <stdint.h>
 
 #include "common/https-server.h"
+#include "stats.h"
 #include "store.h"
 
 struct api {
 	struct agg_store *store;
+	struct agg_stats *stats; /* for /metrics; NULL reads as zeros */
 	bool auth_required;      /* refuse the API to clients without a verified certificate */
 	uint64_t start_mono_ns;
 	uint64_t ready_grace_ns; /* /readyz is ok after this even with no report */

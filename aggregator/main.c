@@ -133,6 +133,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 struct loop_ctx {
 	struct event_base *base;
 	struct agg_store *store;
+	struct agg_stats *stats;
 };
 
 static void on_signal(evutil_socket_t sig, short events, void *arg)
@@ -149,6 +150,7 @@ static void on_sweep(evutil_socket_t fd, short events, void *arg)
 	(void)events;
 	struct loop_ctx *ctx = arg;
 	size_t dropped = agg_store_expire(ctx->store, clock_monotonic_ns());
+	agg_stats_add(&ctx->stats->nodes_expired, dropped);
 	if (dropped > 0)
 		log_info("dropped %zu stale node(s); %zu live", dropped, agg_store_node_count(ctx->store));
 }
@@ -217,8 +219,10 @@ static int run(const struct options *opt)
 		client_cas[n_cas++] = opt->client_ca_file;
 	if (opt->requestheader_client_ca_file)
 		client_cas[n_cas++] = opt->requestheader_client_ca_file;
+	static struct agg_stats stats; /* outlives the gRPC thread */
 	struct api api = {
 		.store = store,
+		.stats = &stats,
 		.auth_required = n_cas > 0,
 		.start_mono_ns = clock_monotonic_ns(),
 		.ready_grace_ns = 2 * res,
@@ -229,7 +233,7 @@ static int run(const struct options *opt)
 		.key_file = opt->tls_key_file,
 		.client_ca_files = client_cas,
 	};
-	struct loop_ctx ctx = { .base = base, .store = store };
+	struct loop_ctx ctx = { .base = base, .store = store, .stats = &stats };
 
 	grpc_init();
 	grpc_initialised = true;
@@ -253,6 +257,7 @@ static int run(const struct options *opt)
 		.key_file = opt->grpc_key_file,
 		.client_ca_file = opt->grpc_client_ca_file,
 		.metric_resolution_ns = res,
+		.stats = &stats,
 	};
 	if (push_server_start(&pcfg, store, &push, &err) < 0) {
 		log_error("gRPC push server: %s", err.msg);

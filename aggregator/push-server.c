@@ -63,6 +63,7 @@ struct push_call {
 	int cancelled;
 	int pending; /* ops in flight */
 	bool finishing;
+	bool counted; /* in stats->streams_opened */
 	uint64_t reports;
 	char *node_name; /* of the first report, for logs */
 	char *bound_node; /* from a client certificate CN "system:node:NAME", or NULL */
@@ -79,6 +80,8 @@ struct push_server {
 	bool shutdown_notified; /* the server's shutdown tag arrived */
 	size_t live_calls;      /* struct push_call alive, requested ones included */
 	struct agg_store *store;
+	struct agg_stats *stats;
+	struct agg_stats own_stats; /* when the caller gave none */
 	uint64_t metric_resolution_ns;
 	int port;
 };
@@ -95,6 +98,8 @@ static void call_free(struct push_call *pc)
 {
 	struct push_server *srv = pc->srv;
 	srv->live_calls--;
+	if (pc->counted)
+		agg_stats_add(&srv->stats->streams_closed, 1);
 	if (pc->call)
 		grpc_call_unref(pc->call);
 	grpc_call_details_destroy(&pc->details);
@@ -208,6 +213,7 @@ static int take_report(struct push_call *pc, grpc_byte_buffer *buf, struct cadet
 	if (agg_store_put(pc->srv->store, report, clock_monotonic_ns(), err) < 0)
 		return -1;
 	pc->reports++;
+	agg_stats_add(&pc->srv->stats->reports_accepted, 1);
 	return 0;
 }
 
@@ -250,6 +256,8 @@ static void on_accept(struct push_server *srv, struct push_call *pc, bool ok)
 			pc->pending++;
 	} else {
 		bind_node_identity(pc);
+		pc->counted = true;
+		agg_stats_add(&srv->stats->streams_opened, 1);
 		start_recv(pc, true);
 	}
 	grpc_op close_op;
@@ -279,6 +287,7 @@ static void on_recv(struct push_server *srv, struct push_call *pc, bool ok)
 	int r = take_report(pc, buf, &err);
 	grpc_byte_buffer_destroy(buf);
 	if (r < 0) {
+		agg_stats_add(&srv->stats->reports_rejected, 1);
 		log_warn("gRPC stream of node %s: %s; closing it", pc->node_name ? pc->node_name : "?", err.msg);
 		grpc_status_code code = GRPC_STATUS_RESOURCE_EXHAUSTED; /* out of memory */
 		if (err.errnum == EPERM)
@@ -365,6 +374,7 @@ int push_server_start(const struct push_server_config *cfg, struct agg_store *st
 		return cadet_error_set(err, ENOMEM, "allocating the gRPC server");
 	}
 	srv->store = store;
+	srv->stats = cfg->stats ? cfg->stats : &srv->own_stats;
 	srv->metric_resolution_ns = cfg->metric_resolution_ns;
 	srv->shutdown_tag = (struct tag){ TAG_SHUTDOWN, NULL };
 	atomic_init(&srv->shutting_down, false);

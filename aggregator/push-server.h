@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "stats.h"
 #include "store.h"
 
 struct push_server_config {
@@ -15,6 +16,7 @@ struct push_server_config {
 	const char *key_file;
 	const char *client_ca_file;  /* NULL: no client certificates; else required and verified */
 	uint64_t metric_resolution_ns;
+	struct agg_stats *stats;     /* counters to bump, or NULL */
 };
 
 struct push_server;

@@ -5,7 +5,8 @@
 # curl. Checks: discovery documents; NodeMetrics/PodMetrics values and
 # canonical quantities; a namespaced list with a label selector through
 # kubectl; 400/404/405/406 answers with Status objects; bodies (413) and
-# oversized headers (400) refused; clients without a
+# oversized headers (400) refused; /metrics (own counters) behind the
+# certificate and valid for promtool; clients without a
 # certificate refused on the API (401) and on gRPC; a certificate named
 # system:node:X may push only node X's reports; a node silent for 3x
 # --metric-resolution (2s here) disappears while a live one stays; a pod missing from
@@ -216,6 +217,15 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -su
 	-keyout "$TMP/rogue.key" -out "$TMP/rogue.crt" 2>/dev/null
 if curl -s --cacert "$TMP/ca.crt" --cert "$TMP/rogue.crt" --key "$TMP/rogue.key" -o /dev/null "$B/apis" 2>/dev/null; then
 	fail "a certificate from an unknown CA was accepted"
+fi
+# The aggregator's own metrics: behind the client certificate, valid text.
+code=$(curl -s --cacert "$TMP/ca.crt" -o /dev/null -w '%{http_code}' "$B/metrics")
+[ "$code" = 401 ] || fail "/metrics without a client certificate: HTTP $code"
+$C "$B/metrics" >"$TMP/metrics.txt" || fail "/metrics"
+grep -q '^cadet_aggregator_reports_total{result="accepted"} [1-9]' "$TMP/metrics.txt" || fail "/metrics lacks accepted reports"
+grep -q '^cadet_aggregator_reports_total{result="rejected"} [1-9]' "$TMP/metrics.txt" || fail "/metrics lacks the rejected impersonation"
+if command -v promtool >/dev/null 2>&1; then
+	promtool check metrics <"$TMP/metrics.txt" >"$TMP/promtool.out" 2>&1 || fail "promtool: $(cat "$TMP/promtool.out")"
 fi
 # X-Remote-User is logged.
 $C -s -o /dev/null -H 'X-Remote-User: system:kube-controller-manager' "$B/apis/metrics.k8s.io/v1beta1/pods"

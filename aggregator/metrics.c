@@ -1,0 +1,45 @@
+/* metrics.c: Prometheus text for the aggregator's own health (see
+ * metrics.h). Families in name order with HELP and TYPE lines, as
+ * client_golang writes them. */
+#include "metrics.h"
+
+#include <inttypes.h>
+
+static void family(struct strbuf *sb, const char *name, const char *type, const char *help)
+{
+	strbuf_printf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+int agg_metrics_render(struct strbuf *sb, const struct agg_stats *stats, struct agg_store *store,
+		       uint64_t now_mono_ns, struct cadet_error *err)
+{
+	struct node_snapshot **snaps = NULL;
+	size_t n = 0;
+	if (agg_store_list(store, now_mono_ns, &snaps, &n, err) < 0)
+		return -1;
+	uint64_t pods = 0, containers = 0;
+	for (size_t i = 0; i < n; i++) {
+		pods += snaps[i]->report->n_pods;
+		for (size_t p = 0; p < snaps[i]->report->n_pods; p++)
+			containers += snaps[i]->report->pods[p]->n_containers;
+	}
+	agg_store_snapshots_free(snaps, n);
+
+	family(sb, "cadet_aggregator_containers", "gauge", "Containers in the live nodes' latest reports.");
+	strbuf_printf(sb, "cadet_aggregator_containers %" PRIu64 "\n", containers);
+	family(sb, "cadet_aggregator_nodes", "gauge", "Nodes whose latest report is within 3x the metric resolution.");
+	strbuf_printf(sb, "cadet_aggregator_nodes %zu\n", n);
+	family(sb, "cadet_aggregator_nodes_expired_total", "counter", "Nodes dropped after 3x the metric resolution without a report.");
+	strbuf_printf(sb, "cadet_aggregator_nodes_expired_total %" PRIu64 "\n", agg_stats_get(&stats->nodes_expired));
+	family(sb, "cadet_aggregator_pods", "gauge", "Pods in the live nodes' latest reports.");
+	strbuf_printf(sb, "cadet_aggregator_pods %" PRIu64 "\n", pods);
+	uint64_t opened = agg_stats_get(&stats->streams_opened), closed = agg_stats_get(&stats->streams_closed);
+	family(sb, "cadet_aggregator_push_streams", "gauge", "Open push streams from agents.");
+	strbuf_printf(sb, "cadet_aggregator_push_streams %" PRIu64 "\n", opened >= closed ? opened - closed : 0);
+	family(sb, "cadet_aggregator_reports_total", "counter", "Node reports received, by result.");
+	strbuf_printf(sb, "cadet_aggregator_reports_total{result=\"accepted\"} %" PRIu64 "\n",
+		      agg_stats_get(&stats->reports_accepted));
+	strbuf_printf(sb, "cadet_aggregator_reports_total{result=\"rejected\"} %" PRIu64 "\n",
+		      agg_stats_get(&stats->reports_rejected));
+	return 0;
+}
