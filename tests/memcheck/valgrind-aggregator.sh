@@ -6,7 +6,7 @@
 # with client certificates, mutual TLS on gRPC, as in production). While it
 # runs: a push stream of a few reports for two nodes (tests/push-report),
 # a stream from a client without a certificate (refused), API reads of
-# discovery, node and pod lists with label and field selectors, single
+# discovery, node and pod lists with label and field selectors, /metrics, single
 # objects, a 404, a malformed selector (400), a request without a client
 # certificate (401) and /healthz. Then SIGTERM. What must hold: valgrind
 # reports no error and no definitely lost block (--error-exitcode,
@@ -93,6 +93,7 @@ want() { # want CODE PATH [curl args]
 	[ "$got" = "$_code" ] || fail "GET $_path: $got, want $_code"
 }
 want 200 /healthz
+want 200 /metrics
 want 200 /readyz
 want 200 /apis
 want 200 /apis/metrics.k8s.io/v1beta1
