@@ -51,8 +51,9 @@ static void usage(FILE *out)
 		"  --grpc-tls-cert-file FILE           gRPC serving certificate; default: plaintext\n"
 		"  --grpc-tls-private-key-file FILE    its key\n"
 		"  --grpc-client-ca-file FILE          require agent certificates signed by this CA\n"
-		"  --metric-resolution DURATION        agents' push interval (default 15s); nodes silent\n"
-		"                                      for 3x this are dropped\n"
+		"  --metric-resolution DURATION        expected push interval (default 15s; agents push\n"
+		"                                      once per their --window: keep the two equal);\n"
+		"                                      nodes silent for 3x this are dropped\n"
 		"  --log-level LEVEL                   debug, info, warning, error (default info)\n"
 		"  --version, --help\n");
 }
