@@ -4,7 +4,7 @@
 # by the real gRPC client (push-report), read back with the real kubectl and
 # curl. Checks: discovery documents; NodeMetrics/PodMetrics values and
 # canonical quantities; a namespaced list with a label selector through
-# kubectl; 400/404/405/406 answers with Status objects; bodies (413) and
+# kubectl; `kubectl top pod` with a selector; 400/404/405/406 answers with Status objects; bodies (413) and
 # oversized headers (400) refused; /metrics (own counters) behind the
 # certificate and valid for promtool; clients without a
 # certificate refused on the API (401) and on gRPC; a certificate named
@@ -146,6 +146,14 @@ assert p["containers"] == [
     {"name": "proxy", "usage": {"cpu": "1u", "memory": "21272Ki"}},
 ], p["containers"]
 PY
+
+# kubectl top itself (it needs only discovery and the metrics API).
+kubectl --kubeconfig "$KC" top pod -n shop -l app=web --containers >"$TMP/top.txt" 2>&1 || {
+	cat "$TMP/top.txt"
+	fail "kubectl top pod"
+}
+grep -Eq '^web-1 +app +250m +1024Mi' "$TMP/top.txt" || fail "kubectl top pod output: $(cat "$TMP/top.txt")"
+grep -q 'db-1' "$TMP/top.txt" && fail "kubectl top pod -l app=web listed db-1"
 
 kget '/apis/metrics.k8s.io/v1beta1/pods?labelSelector=app%21%3Dweb' >"$TMP/notweb.json" || fail "pods with !="
 kget '/apis/metrics.k8s.io/v1beta1/pods?fieldSelector=metadata.namespace%3Dother' >"$TMP/other.json" || fail "pods with fieldSelector"
