@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "agent/bpf-agent.h"
 #include "agent/collect.h"
@@ -235,6 +236,11 @@ static void test_oom_counted_on_container(void **state)
 
 int main(void)
 {
+	struct rlimit rl; /* as the agent does: other kubepods cgroups may be many */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	if (!tcg_is_root() || access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
 		printf("needs root and kernel BTF\n");
 		return 77;
