@@ -344,18 +344,21 @@ def check_rate(base, root, layout, nanocores):
     uid, cid, _ = pick(Tree(root, layout))
     deadline = time.time() + 10
     got = None
+    seen = []
     while time.time() < deadline:
         c = find(base, uid, cid)
         got = c and c["cpu"].get("usageNanoCores")
+        seen.append(got)
         if got is not None and abs(got - nanocores) <= nanocores * 0.1:
-            # and it stays there
+            # and it stays there a sample later (a stalled writer on a busy
+            # machine may push one sample off; then keep watching)
             time.sleep(1.1)
-            got = find(base, uid, cid)["cpu"]["usageNanoCores"]
-            if abs(got - nanocores) > nanocores * 0.1:
-                die("container %s: usageNanoCores %d drifted from %d" % (cid, got, nanocores))
-            return
+            again = find(base, uid, cid)["cpu"]["usageNanoCores"]
+            seen.append(again)
+            if abs(again - nanocores) <= nanocores * 0.1:
+                return
         time.sleep(0.2)
-    die("container %s: usageNanoCores %s, want %d within 10%%" % (cid, got, nanocores))
+    die("container %s: usageNanoCores %s, want %d within 10%% twice in a row" % (cid, seen[-8:], nanocores))
 
 def check_vanish(base, root, layout, window_s):
     tree = Tree(root, layout)
