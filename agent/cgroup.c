@@ -182,6 +182,38 @@ static int file_path(const struct cgroup_collector *c, const char *relpath, size
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+/* Opens file i of h: kept when the descriptor budget allows, marked unkept
+ * past it, left absent when an optional file does not exist (yet). */
+static int open_file(struct cgroup_collector *c, struct cgroup_handle *h, size_t i, struct cadet_error *err)
+{
+	const struct cgroup_reader *rd = c->reader;
+	char path[4096];
+	if (file_path(c, h->relpath, i, path, sizeof(path)) != 0)
+		return cadet_error_set(err, ENAMETOOLONG, "cgroup %s", h->relpath);
+	int fd = c->kept_fds < c->fd_budget ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	int e = fd < 0 ? errno : 0;
+	if (fd < 0 && (c->kept_fds >= c->fd_budget || e == EMFILE || e == ENFILE)) {
+		/* out of descriptors: read this file the slow way */
+		if (!c->budget_logged)
+			log_warn("keeping %zu cgroup files open, the most the open-file limit allows; "
+				 "further files are reopened on every read",
+				 c->kept_fds);
+		c->budget_logged = true;
+		if (rd->files[i].required && access(path, R_OK) != 0)
+			return cadet_error_set(err, errno, "open %s", path);
+		h->fds[i] = CGROUP_FILE_UNKEPT;
+		return 0;
+	}
+	if (fd < 0) {
+		if (e == ENOENT && !rd->files[i].required)
+			return 0;
+		return cadet_error_set(err, e, "open %s", path);
+	}
+	h->fds[i] = fd;
+	c->kept_fds++;
+	return 0;
+}
+
 int cgroup_handle_open(struct cgroup_collector *c, const char *relpath, struct cgroup_handle **out,
 		       struct cadet_error *err)
 {
@@ -196,37 +228,11 @@ int cgroup_handle_open(struct cgroup_collector *c, const char *relpath, struct c
 		free(h);
 		return cadet_error_set(err, ENOMEM, "cgroup %s", relpath);
 	}
-	const struct cgroup_reader *rd = c->reader;
-	for (size_t i = 0; i < rd->n_files; i++) {
-		char path[4096];
-		if (file_path(c, relpath, i, path, sizeof(path)) != 0) {
+	for (size_t i = 0; i < c->reader->n_files; i++) {
+		if (open_file(c, h, i, err) != 0) {
 			cgroup_handle_close(h);
-			return cadet_error_set(err, ENAMETOOLONG, "cgroup %s", relpath);
+			return -1;
 		}
-		int fd = c->kept_fds < c->fd_budget ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-		int e = fd < 0 ? errno : 0;
-		if (fd < 0 && (c->kept_fds >= c->fd_budget || e == EMFILE || e == ENFILE)) {
-			/* out of descriptors: read this file the slow way */
-			if (!c->budget_logged)
-				log_warn("keeping %zu cgroup files open, the most the open-file limit allows; "
-					 "further files are reopened on every read", c->kept_fds);
-			c->budget_logged = true;
-			if (rd->files[i].required && access(path, R_OK) != 0) {
-				e = errno;
-				cgroup_handle_close(h);
-				return cadet_error_set(err, e, "open %s", path);
-			}
-			h->fds[i] = CGROUP_FILE_UNKEPT;
-			continue;
-		}
-		if (fd < 0) {
-			if (e == ENOENT && !rd->files[i].required)
-				continue;
-			cgroup_handle_close(h);
-			return cadet_error_set(err, e, "open %s", path);
-		}
-		h->fds[i] = fd;
-		c->kept_fds++;
 	}
 	*out = h;
 	return 0;
@@ -236,6 +242,13 @@ int cgroup_handle_read(struct cgroup_collector *c, struct cgroup_handle *h, stru
 		       struct cadet_error *err)
 {
 	memset(out, 0, sizeof(*out));
+	/* A runtime creates a container's directory in one controller after
+	 * another; an optional file missing at open may exist by now. */
+	for (size_t i = 0; i < c->reader->n_files; i++) {
+		struct cadet_error ignored;
+		if (h->fds[i] == CGROUP_FILE_ABSENT)
+			(void)open_file(c, h, i, &ignored);
+	}
 	if (c->reader->read(c, h, out, err) != 0)
 		return cadet_error_prefix(err, "cgroup %s", *h->relpath ? h->relpath : "/");
 	return 0;

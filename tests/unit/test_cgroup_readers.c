@@ -539,6 +539,27 @@ static void test_v1_missing_optional(void **state)
 	assert_true(st.cpu_usage_ns == 880000000000ULL);
 }
 
+/* A runtime makes a container's directory in one controller after another:
+ * files that appear after the handle was opened are picked up by the next
+ * full read. */
+static void test_v1_controller_appears_later(void **state)
+{
+	struct fixture *f = *state;
+	make_v1(f, false);
+	put(f, "cpuacct/kubepods/besteffort/podabc/late/cpuacct.usage", "42\n");
+	open_collector(f, CGROUP_LAYOUT_V1);
+	open_handle(f, "kubepods/besteffort/podabc/late");
+	struct cgroup_stats st;
+	read_ok(f, &st);
+	assert_int_equal(st.have, CGROUP_HAVE_CPU);
+	write_v1_cgroup(f, "kubepods/besteffort/podabc/late", "536870912\n");
+	read_ok(f, &st);
+	assert_true(st.have & CGROUP_HAVE_MEMORY);
+	assert_true(st.have & CGROUP_HAVE_PIDS);
+	assert_true(st.memory_working_set_bytes == 209715200ULL - 62914560ULL);
+	assert_true(st.pids_current == 3);
+}
+
 static void test_hybrid_psi(void **state)
 {
 	struct fixture *f = *state;
@@ -806,6 +827,7 @@ int main(void)
 		T(test_v1_no_limit),
 		T(test_v1_working_set_floor),
 		T(test_v1_missing_optional),
+		T(test_v1_controller_appears_later),
 		T(test_hybrid_psi),
 		T(test_v2_usage_only_read),
 		T(test_v1_usage_only_read),
