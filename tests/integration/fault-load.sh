@@ -3,8 +3,10 @@
 #
 # The agent reads a cgroup v2 fixture tree (--cgroup-root, a temporary
 # directory) of 100 cgroups (kubepods, 24 pods with 3 containers each, and the
-# QoS levels) every second, while two wrk runs of 8 s hammer /stats/summary
-# (48 connections) and /metrics/resource (48 connections) at the same time.
+# QoS levels) every second, while two wrk runs of 8 s hammer it at the same
+# time: /stats/summary on the plain --debug-listen (48 connections) and
+# /metrics/resource over HTTPS on --listen with a bearer token, as
+# metrics-server scrapes it (48 connections, each with its TLS handshake).
 # Container usage changes every 0.5 s, so every cycle publishes a new sample
 # and the views are re-rendered under load. What must hold:
 #   - no failed request: wrk reports no non-2xx response and no socket error
@@ -76,7 +78,9 @@ echo "fixture: $n cgroups"
 TOUCH_PID=$!
 
 PORT=$(free_port)
-"$CADET_AGENT" --listen "" --debug-listen "127.0.0.1:$PORT" --cgroup-root "$T" --interval 1s --container-runtime-endpoint "" \
+TLS_PORT=$(free_port)
+echo "load-test-token" > "$TMP/token"
+"$CADET_AGENT" --listen "127.0.0.1:$TLS_PORT" --token-file "$TMP/token" --debug-listen "127.0.0.1:$PORT" --cgroup-root "$T" --interval 1s --container-runtime-endpoint "" \
 	--bpf=false --log-format text --node-name load-node > "$TMP/agent.log" 2>&1 &
 AGENT_PID=$!
 wait_url "http://127.0.0.1:$PORT/healthz" 10 || { cat "$TMP/agent.log"; fail "agent did not become healthy"; }
@@ -89,7 +93,8 @@ c0=$(cycles)
 t0=$(date +%s.%N)
 wrk -t1 -c48 -d8s --timeout 5s "http://127.0.0.1:$PORT/stats/summary" > "$TMP/wrk-summary.txt" 2>&1 &
 W1=$!
-wrk -t1 -c48 -d8s --timeout 5s "http://127.0.0.1:$PORT/metrics/resource" > "$TMP/wrk-resource.txt" 2>&1 &
+wrk -t1 -c48 -d8s --timeout 5s -H "Authorization: Bearer load-test-token" \
+	"https://127.0.0.1:$TLS_PORT/metrics/resource" > "$TMP/wrk-resource.txt" 2>&1 &
 W2=$!
 wait "$W1" || fail "wrk against /stats/summary failed: $(cat "$TMP/wrk-summary.txt")"
 wait "$W2" || fail "wrk against /metrics/resource failed: $(cat "$TMP/wrk-resource.txt")"
