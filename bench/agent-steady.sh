@@ -48,8 +48,10 @@ done
 t1=$(ticks)
 stop=$(date +%s.%N)
 rss_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status")
-# private: what this process alone holds (shared library pages excluded)
-priv_kib=$(awk '/^Private_(Clean|Dirty)/ {s += $2} END {print s}' "/proc/$AGENT_PID/smaps_rollup")
+# anonymous: the agent's own heap and stacks; the rest of RSS is pages of
+# binaries and shared libraries (counted as private when no other process
+# happens to map the same library, so that split is not stable)
+priv_kib=$(awk '/^Anonymous:/ {print $2}' "/proc/$AGENT_PID/smaps_rollup")
 fds=$(ls "/proc/$AGENT_PID/fd" | wc -l)
 python3 - "$PODS" "$INTERVAL" "$t0" "$t1" "$hz" "$start" "$stop" "$rss_kib" "$fds" "$priv_kib" <<'PY'
 import sys
@@ -57,6 +59,6 @@ pods, interval, t0, t1, hz, start, stop, rss, fds, priv = sys.argv[1:]
 cpu_s = (int(t1) - int(t0)) / int(hz)
 wall = float(stop) - float(start)
 print("agent steady: %4d pods x 2 containers, interval %-4s  CPU %.2f%% of a core over %.0fs  "
-      "RSS %.1f MiB (private %.1f MiB)  fds %s"
+      "RSS %.1f MiB (anonymous %.1f MiB)  fds %s"
       % (int(pods), interval, 100 * cpu_s / wall, wall, int(rss) / 1024, int(priv) / 1024, fds))
 PY
