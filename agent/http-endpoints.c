@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/bpf-agent.h"
+#include "agent/cri-metadata.h"
 #include "agent/prom-format.h"
 #include "common/cleanup.h"
 #include "common/https-server.h"
@@ -265,6 +267,24 @@ static void serve_self_metrics(struct agent_http *h, struct https_response *req)
 	}
 	counter(&sb, "cadet_agent_view_renders_total", "Views rendered (at most once per view and sample)",
 		h->src.views->renders);
+	if (h->src.cri) {
+		struct cri_metadata_counters cc;
+		cri_metadata_counters(h->src.cri, &cc);
+		counter(&sb, "cadet_agent_cri_refreshes_total", "Metadata refreshes from the container runtime",
+			cc.refreshes);
+		counter(&sb, "cadet_agent_cri_refresh_failures_total",
+			"Refreshes that failed (runtime unreachable or a call failed)", cc.refresh_failures);
+		gauge(&sb, "cadet_agent_cri_runtime_up", "1 if the last refresh from the runtime worked",
+		      cc.runtime_up ? 1 : 0);
+	}
+	if (h->src.bpf) {
+		const struct agent_bpf_counters *bc = agent_bpf_counters(h->src.bpf);
+		counter(&sb, "cadet_agent_bpf_events_total", "Cgroup and OOM events read from BPF", bc->events);
+		counter(&sb, "cadet_agent_bpf_events_dropped_total", "Events the kernel could not queue", bc->dropped);
+		counter(&sb, "cadet_agent_bpf_final_samples_total",
+			"Containers given a final sample when their cgroup was removed", bc->final_samples);
+		counter(&sb, "cadet_agent_bpf_oom_kills_total", "OOM kills counted onto a container", bc->oom_kills);
+	}
 	gauge(&sb, "process_resident_memory_bytes", "Resident memory size in bytes", (double)self_rss_bytes());
 	if (strbuf_failed(&sb))
 		reply_text(h, req, ROUTE_METRICS, 500, "out of memory\n");

@@ -45,11 +45,16 @@ struct agent_http_options {
 	const char *layout;       /* cgroup layout, for build info */
 };
 
+struct cri_metadata;
+struct agent_bpf;
+
 /* Self-metrics sources the endpoint reads at request time. */
 struct agent_http_sources {
 	struct agent_views *views; /* rendered on demand */
 	const struct collection *collection;
 	const uint64_t *last_cycle_monotonic_ns; /* 0 until the first cycle */
+	struct cri_metadata *cri;  /* NULL when CRI is off */
+	struct agent_bpf *bpf;     /* NULL when BPF is off */
 };
 
 int agent_http_start(struct event_base *base, const struct agent_http_options *opts,

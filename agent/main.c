@@ -194,6 +194,8 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 		.views = &a->views,
 		.collection = a->collection,
 		.last_cycle_monotonic_ns = &a->last_cycle_monotonic_ns,
+		.cri = a->cri,
+		.bpf = a->bpf,
 	};
 	if (sd_integration_listen_fd(&hopts.listen_fd, a->sd_listen, sizeof(a->sd_listen), err) != 0)
 		return -1;
