@@ -1,25 +1,28 @@
-/* push.c: the push thread (see push.h).
+/* push.c: the set of push streams, one per aggregator address (see push.h).
  *
- * Mailbox: one pending buffer under a mutex with a condition variable. The
- * thread sleeps until a report is pending (or it is told to stop), takes it,
- * and sends it on the stream kept by common/push-client.c. A failed send
- * keeps the report for the retry unless a newer one arrived meanwhile; the
- * retry waits base * 2^failures (capped), drawn uniformly from its upper
- * half so a fleet of agents does not reconnect in step after an aggregator
- * restart. The cap is the push period (at most 30 s): once the aggregator is
- * back, data flows again within about one period. */
+ * A resolver thread owns the set: it resolves the target, starts streams
+ * for new addresses (seeding each with the newest report, so a new replica
+ * need not wait a period), swaps the new set in under the lock and only
+ * then stops the streams whose address is gone, so the collection loop
+ * holds the lock for no more than a few copies. It resolves again every
+ * RESOLVE_INTERVAL_NS, or sooner (but at most once per RESOLVE_MIN_NS) when
+ * a stream reports a failed send. When resolution fails the set is kept as
+ * it is. Lock order: the set's lock, then a stream's; streams call
+ * on_stream_failure without theirs held. */
 #include "agent/push.h"
 
 #include "agent/push-encode.h"
+#include "agent/push-stream.h"
+#include "agent/push-targets.h"
 #include "agent/store.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <grpc/grpc.h>
 
@@ -28,33 +31,36 @@
 #include "common/push-client.h"
 #include "common/timefmt.h"
 
-#define BACKOFF_BASE_NS (500 * NSEC_PER_MSEC)
-#define BACKOFF_MAX_NS (30 * NSEC_PER_SEC)
-#define SEND_TIMEOUT_MAX_NS (10 * NSEC_PER_SEC)
+#define RESOLVE_INTERVAL_NS (30 * NSEC_PER_SEC)
+/* A replica that stays down (not-ready pods keep their DNS record) makes
+ * every agent fail sends forever: this bounds the DNS load they add. */
+#define RESOLVE_MIN_NS (10 * NSEC_PER_SEC)
 
 struct agent_push {
+	struct agent_push_options opts;
+	struct push_target target;
+	uint64_t period_ns;
+	uint64_t last_offer_ns; /* collection thread only */
+	pthread_t thread;       /* the resolver */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	pthread_t thread;
-	bool stopping;      /* under lock */
-	uint8_t *pending;   /* under lock: newest report not yet sent */
-	size_t pending_len;
-	uint64_t last_offer_ns; /* collection thread only */
-	uint64_t period_ns;
-	struct push_client *client; /* push thread only */
-	char *target;
-	unsigned seed;
+	/* under lock */
+	bool stopping;
+	bool resolve_soon;
+	uint8_t *newest; /* the last report offered, for streams yet to start */
+	size_t newest_len;
+	char **addrs;    /* sorted; written by the resolver only */
+	struct push_stream **streams;
+	size_t n;
 };
 
-static uint64_t backoff_ns(unsigned failures, uint64_t cap_ns, unsigned *seed)
+static void on_stream_failure(void *arg)
 {
-	uint64_t b = BACKOFF_BASE_NS;
-	for (unsigned i = 1; i < failures && b < cap_ns; i++)
-		b *= 2;
-	if (b > cap_ns)
-		b = cap_ns;
-	/* uniform in [b/2, b] */
-	return b / 2 + (uint64_t)((double)rand_r(seed) / RAND_MAX * (double)(b / 2));
+	struct agent_push *p = arg;
+	pthread_mutex_lock(&p->lock);
+	p->resolve_soon = true;
+	pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->lock);
 }
 
 static struct timespec realtime_after(uint64_t ns)
@@ -67,58 +73,151 @@ static struct timespec realtime_after(uint64_t ns)
 	return ts;
 }
 
-static void *push_thread(void *arg)
+/* Under lock: a private copy of the newest report for a new stream. */
+static void seed(struct agent_push *p, struct push_stream *s)
+{
+	uint8_t *copy = p->newest ? malloc(p->newest_len) : NULL;
+	if (!copy)
+		return;
+	memcpy(copy, p->newest, p->newest_len);
+	push_stream_offer(s, copy, p->newest_len);
+}
+
+static struct push_stream *stream_for(struct agent_push *p, const char *addr)
+{
+	char label[512];
+	const char *target = p->opts.target;
+	if (strcmp(addr, target) == 0)
+		snprintf(label, sizeof(label), "%s", target);
+	else
+		snprintf(label, sizeof(label), "%s (%s)", target, addr);
+	/* Dial the address itself (ipv4:/ipv6: schemes), not a name gRPC would
+	 * resolve again with its own cooldown between resolutions. */
+	char dial[512];
+	if (p->target.verbatim)
+		snprintf(dial, sizeof(dial), "%s", addr);
+	else
+		snprintf(dial, sizeof(dial), "%s%s", addr[0] == '[' ? "ipv6:" : "ipv4:", addr);
+	struct push_stream_options sopts = {
+		.address = dial,
+		.label = label,
+		.tls_server_name = p->target.host && !p->target.host_is_ip ? p->target.host : NULL,
+		.ca_file = p->opts.ca_file,
+		.cert_file = p->opts.cert_file,
+		.key_file = p->opts.key_file,
+		.period_ns = p->period_ns,
+		.on_failure = on_stream_failure,
+		.arg = p,
+	};
+	struct push_stream *s = NULL;
+	struct cadet_error err = { 0 };
+	if (push_stream_start(&sopts, &s, &err) < 0) {
+		log_error("cannot push to aggregator %s: %s", label, err.msg);
+		return NULL;
+	}
+	return s;
+}
+
+static void log_addrs(const struct agent_push *p, char **addrs, size_t n)
+{
+	char list[512] = "";
+	size_t used = 0;
+	for (size_t i = 0; i < n && used < sizeof(list); i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", addrs[i]);
+	log_info("aggregator %s: pushing to %zu address(es): %s", p->opts.target, n, list);
+}
+
+/* The resolver thread only: makes the set match `addrs` (takes them). */
+static void apply(struct agent_push *p, char **addrs, size_t n)
+{
+	bool same = n == p->n;
+	for (size_t i = 0; same && i < n; i++)
+		same = strcmp(addrs[i], p->addrs[i]) == 0 && p->streams[i];
+	if (same) {
+		push_addrs_free(addrs, n);
+		return;
+	}
+	struct push_stream **streams = calloc(n ? n : 1, sizeof(*streams));
+	bool *kept = calloc(p->n ? p->n : 1, sizeof(*kept));
+	if (!streams || !kept) {
+		log_error("aggregator %s: out of memory for the new addresses", p->opts.target);
+		free(streams);
+		free(kept);
+		push_addrs_free(addrs, n);
+		return;
+	}
+	for (size_t i = 0, j = 0; i < n; i++) { /* both lists sorted */
+		while (j < p->n && strcmp(p->addrs[j], addrs[i]) < 0)
+			j++;
+		if (j < p->n && strcmp(p->addrs[j], addrs[i]) == 0 && p->streams[j]) {
+			streams[i] = p->streams[j];
+			kept[j] = true;
+		} else {
+			streams[i] = stream_for(p, addrs[i]); /* NULL on failure: tried again next time */
+		}
+	}
+	log_addrs(p, addrs, n);
+
+	char **old_addrs = p->addrs;
+	struct push_stream **old_streams = p->streams;
+	size_t old_n = p->n;
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < n; i++) {
+		bool is_new = streams[i] != NULL;
+		for (size_t j = 0; is_new && j < old_n; j++)
+			is_new = streams[i] != old_streams[j];
+		if (is_new)
+			seed(p, streams[i]);
+	}
+	p->addrs = addrs;
+	p->streams = streams;
+	p->n = n;
+	pthread_mutex_unlock(&p->lock);
+
+	for (size_t j = 0; j < old_n; j++)
+		if (!kept[j] && old_streams[j])
+			push_stream_signal_stop(old_streams[j]);
+	for (size_t j = 0; j < old_n; j++)
+		if (!kept[j])
+			push_stream_free(old_streams[j]);
+	push_addrs_free(old_addrs, old_n);
+	free(old_streams);
+	free(kept);
+}
+
+static void *resolver_thread(void *arg)
 {
 	struct agent_push *p = arg;
-	unsigned failures = 0;
-	bool ever_sent = false;
-	uint64_t cap_ns = p->period_ns < BACKOFF_MAX_NS ? p->period_ns : BACKOFF_MAX_NS;
-	if (cap_ns < BACKOFF_BASE_NS)
-		cap_ns = BACKOFF_BASE_NS;
-	uint64_t send_timeout_ns = p->period_ns < SEND_TIMEOUT_MAX_NS ? p->period_ns : SEND_TIMEOUT_MAX_NS;
-	if (send_timeout_ns < NSEC_PER_SEC)
-		send_timeout_ns = NSEC_PER_SEC;
-
+	uint64_t last_ns = 0;
+	bool failing = false;
 	pthread_mutex_lock(&p->lock);
-	for (;;) {
-		while (!p->stopping && !p->pending)
-			pthread_cond_wait(&p->wake, &p->lock);
-		if (p->stopping)
-			break;
-		uint8_t *data = p->pending;
-		size_t len = p->pending_len;
-		p->pending = NULL;
-		pthread_mutex_unlock(&p->lock);
-
-		struct cadet_error err = { 0 };
-		int r = push_client_send(p->client, data, len, send_timeout_ns, &err);
-
-		pthread_mutex_lock(&p->lock);
-		if (r == 0) {
-			free(data);
-			if (failures > 0)
-				log_info("pushing to aggregator %s again after %u failed attempt(s)", p->target, failures);
-			else if (!ever_sent)
-				log_info("pushing reports to aggregator %s", p->target);
-			failures = 0;
-			ever_sent = true;
+	while (!p->stopping) {
+		uint64_t now = clock_monotonic_ns();
+		uint64_t next = last_ns + (p->resolve_soon ? RESOLVE_MIN_NS : RESOLVE_INTERVAL_NS);
+		if (last_ns != 0 && now < next) {
+			struct timespec until = realtime_after(next - now);
+			pthread_cond_timedwait(&p->wake, &p->lock, &until);
 			continue;
 		}
-		if (failures++ == 0)
-			log_warn("cannot push to aggregator %s: %s; retrying with backoff (logged once per outage)",
-				 p->target, err.msg);
-		/* keep the report for the retry unless a newer one came */
-		if (!p->pending) {
-			p->pending = data;
-			p->pending_len = len;
+		p->resolve_soon = false;
+		pthread_mutex_unlock(&p->lock);
+
+		last_ns = now;
+		char **addrs = NULL;
+		size_t n = 0;
+		struct cadet_error err = { 0 };
+		if (push_target_resolve(&p->target, &addrs, &n, &err) < 0) {
+			if (!failing)
+				log_warn("aggregator %s: %s; keeping %zu stream(s), retrying (logged once per outage)",
+					 p->opts.target, err.msg, p->n);
+			failing = true;
 		} else {
-			free(data);
+			if (failing)
+				log_info("aggregator %s resolves again", p->opts.target);
+			failing = false;
+			apply(p, addrs, n);
 		}
-		struct timespec until = realtime_after(backoff_ns(failures, cap_ns, &p->seed));
-		while (!p->stopping && pthread_cond_timedwait(&p->wake, &p->lock, &until) != ETIMEDOUT)
-			;
-		if (p->stopping)
-			break;
+		pthread_mutex_lock(&p->lock);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -129,38 +228,40 @@ int agent_push_start(const struct agent_push_options *opts, struct agent_push **
 	struct agent_push *p = calloc(1, sizeof(*p));
 	if (!p)
 		return cadet_error_set(err, ENOMEM, "push");
-	p->target = strdup(opts->target);
+	p->opts = *opts;
 	p->period_ns = opts->period_ns ? opts->period_ns : 15 * NSEC_PER_SEC;
-	p->seed = (unsigned)clock_monotonic_ns() ^ (unsigned)getpid();
-	if (!p->target) {
+	if (push_target_parse(opts->target, &p->target, err) < 0) {
 		free(p);
-		return cadet_error_set(err, ENOMEM, "push");
+		return cadet_error_prefix(err, "--aggregator");
 	}
 	grpc_init();
+	/* Streams start later, on the resolver thread: check the TLS files now,
+	 * so a wrong path stops the agent at start as it always did. */
 	struct push_client_config cfg = {
 		.target = opts->target,
 		.ca_file = opts->ca_file,
 		.cert_file = opts->cert_file,
 		.key_file = opts->key_file,
 	};
-	if (push_client_new(&cfg, &p->client, err) < 0) {
+	struct push_client *probe = NULL;
+	if (push_client_new(&cfg, &probe, err) < 0) {
 		cadet_error_prefix(err, "--aggregator %s", opts->target);
 		grpc_shutdown();
-		free(p->target);
+		push_target_clear(&p->target);
 		free(p);
 		return -1;
 	}
+	push_client_free(probe);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->wake, NULL);
-	int r = pthread_create(&p->thread, NULL, push_thread, p);
+	int r = pthread_create(&p->thread, NULL, resolver_thread, p);
 	if (r != 0) {
-		push_client_free(p->client);
 		grpc_shutdown();
 		pthread_mutex_destroy(&p->lock);
 		pthread_cond_destroy(&p->wake);
-		free(p->target);
+		push_target_clear(&p->target);
 		free(p);
-		return cadet_error_set(err, r, "starting the push thread");
+		return cadet_error_set(err, r, "starting the push resolver thread");
 	}
 	*out = p;
 	return 0;
@@ -176,10 +277,18 @@ void agent_push_offer(struct agent_push *p, uint8_t *data, size_t len, uint64_t 
 {
 	p->last_offer_ns = now_monotonic_ns;
 	pthread_mutex_lock(&p->lock);
-	free(p->pending); /* newest wins */
-	p->pending = data;
-	p->pending_len = len;
-	pthread_cond_signal(&p->wake);
+	for (size_t i = 0; i < p->n; i++) {
+		if (!p->streams[i])
+			continue;
+		uint8_t *copy = malloc(len ? len : 1);
+		if (!copy)
+			continue; /* this stream skips a report */
+		memcpy(copy, data, len);
+		push_stream_offer(p->streams[i], copy, len);
+	}
+	free(p->newest);
+	p->newest = data;
+	p->newest_len = len;
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -205,16 +314,18 @@ void agent_push_stop(struct agent_push *p)
 	pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->lock);
 	pthread_join(p->thread, NULL);
-	uint64_t accepted = 0;
-	struct cadet_error err = { 0 };
-	/* a clean end of stream, so the aggregator logs no error */
-	if (push_client_finish(p->client, NSEC_PER_SEC, &accepted, &err) < 0)
-		log_debug("closing the push stream: %s", err.msg);
-	push_client_free(p->client);
+	/* all at once, so the waits for sends in flight overlap */
+	for (size_t i = 0; i < p->n; i++)
+		if (p->streams[i])
+			push_stream_signal_stop(p->streams[i]);
+	for (size_t i = 0; i < p->n; i++)
+		push_stream_free(p->streams[i]);
+	push_addrs_free(p->addrs, p->n);
+	free(p->streams);
+	free(p->newest);
 	grpc_shutdown();
-	free(p->pending);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->wake);
-	free(p->target);
+	push_target_clear(&p->target);
 	free(p);
 }

@@ -1,12 +1,14 @@
 /* push.h: the agent's push of its reports to cadet-aggregator (--aggregator).
  *
- * A thread of its own owns the gRPC stream. The collection loop hands it
- * each encoded report through a one-slot mailbox and never waits: a report
- * not yet sent is replaced by the newer one (newest wins). When the
- * aggregator is down or slow the thread retries with jittered, capped
- * exponential backoff and logs the outage once when it starts and once when
- * it ends. Reports are offered at most once per `period_ns`, so the
- * aggregator sees back-to-back windows whatever the collection interval. */
+ * The aggregator may run as several replicas behind one DNS name (a headless
+ * Service) and each needs every report, so the agent resolves the name
+ * itself (push-targets.h), at start, every 30 s and sooner after a failed
+ * send, and keeps one push stream per address (push-stream.h): its own thread,
+ * one-slot "newest wins" mailbox, backoff and outage log. Addresses that
+ * leave DNS lose their stream, new ones get one. The collection loop hands
+ * over each encoded report and never waits: neither on the network nor on
+ * DNS. Reports are offered at most once per `period_ns`, so the aggregator
+ * sees back-to-back windows whatever the collection interval. */
 #ifndef CADET_PUSH_H
 #define CADET_PUSH_H
 
@@ -16,6 +18,7 @@
 
 #include "common/error.h"
 
+/* The strings must stay valid until agent_push_stop (they are argv). */
 struct agent_push_options {
 	const char *target;    /* gRPC target of the aggregator */
 	const char *ca_file;   /* NULL: plaintext */
@@ -42,8 +45,8 @@ struct store;
  * (push-encode.h) and offers it. Cheap in between. */
 int agent_push_cycle(struct agent_push *p, const struct store *s, const char *node_name, struct cadet_error *err);
 
-/* Stops the thread (waiting at most for one send timeout), closes the
- * stream, frees everything. NULL is fine. */
+/* Stops the threads (waiting at most for one send timeout), closes the
+ * streams, frees everything. NULL is fine. */
 void agent_push_stop(struct agent_push *p);
 
 #endif

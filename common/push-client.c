@@ -267,8 +267,15 @@ int push_client_new(const struct push_client_config *cfg, struct push_client **o
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, .value.integer = 5000 },
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIME_MS, .value.integer = 30000 },
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIMEOUT_MS, .value.integer = 10000 },
+		{ 0 }, /* room for the TLS name override */
 	};
-	grpc_channel_args channel_args = { .num_args = sizeof(args) / sizeof(args[0]), .args = args };
+	grpc_channel_args channel_args = { .num_args = sizeof(args) / sizeof(args[0]) - 1, .args = args };
+	if (cfg->ca_file && cfg->tls_server_name) {
+		args[channel_args.num_args] = (grpc_arg){ .type = GRPC_ARG_STRING,
+							  .key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
+							  .value.string = (char *)cfg->tls_server_name };
+		channel_args.num_args++;
+	}
 	c->channel = grpc_channel_create(cfg->target, creds, &channel_args);
 	grpc_channel_credentials_release(creds);
 	c->cq = grpc_completion_queue_create_for_pluck(NULL);

@@ -6,7 +6,8 @@
  * opens a new one on the same channel (gRPC reconnects the channel itself).
  * Every operation takes a timeout, so a hung aggregator cannot block the
  * caller for longer. Plaintext, TLS (ca_file) or mutual TLS (plus
- * cert_file and key_file). */
+ * cert_file and key_file); with TLS, tls_server_name keeps checking the
+ * certificate against a service name while dialling one of its addresses. */
 #ifndef CADET_PUSH_CLIENT_H
 #define CADET_PUSH_CLIENT_H
 
@@ -20,6 +21,9 @@ struct push_client_config {
 	const char *ca_file;   /* NULL: plaintext */
 	const char *cert_file; /* client certificate for mutual TLS, or NULL */
 	const char *key_file;
+	/* TLS: the name the server certificate must carry when target is an
+	 * address resolved from that name; NULL: the target's own host */
+	const char *tls_server_name;
 };
 
 struct push_client;
