@@ -106,11 +106,16 @@ assert cpu_ctr in after and mem_ctr in after, sorted(after)
 
 truth = float(open(tmp + "/truth.txt").read())
 cores = after[cpu_ctr]["cpu"]["usageNanoCores"] / 1e9
-print("burner usageNanoCores: %.3f cores (its cgroup file says %.3f over the same 5 s)" % (cores, truth))
-# The agent must report what the kernel accounted, within 10%.
-assert abs(cores - truth) <= 0.1 * truth, "agent %.3f vs cgroup file %.3f" % (cores, truth)
+print("burner usageNanoCores: %.3f cores (its cgroup file says %.3f over about the same 5 s)" % (cores, truth))
+# The agent must report what the kernel accounted: within 10% when the
+# burner runs at its quota; on a machine so busy that it does not, the
+# load itself varies and the agent's window may start up to an interval
+# before the test's, so 20%.
+busy = abs(truth - 0.5) > 0.05
+tolerance = 0.2 if busy else 0.1
+assert abs(cores - truth) <= tolerance * truth, "agent %.3f vs cgroup file %.3f" % (cores, truth)
 pod_cores = pod["cpu"]["usageNanoCores"] / 1e9
-assert abs(pod_cores - truth) <= 0.12 * truth, "pod cpu %.3f vs %.3f" % (pod_cores, truth)
+assert abs(pod_cores - truth) <= (tolerance + 0.02) * truth, "pod cpu %.3f vs %.3f" % (pod_cores, truth)
 # And that is the CFS quota: half a core, unless other load on this machine
 # kept the burner from its quota (then the quota is not what is measured).
 if abs(truth - 0.5) <= 0.05:
