@@ -124,6 +124,7 @@ int push_encode_report(const struct store *s, const char *node_name, const char 
 			cr->cpu_usage_ns = c->series.latest.cpu_usage_ns;
 			cr->cpu_usage_nanocores = c->series.usage_nano_cores;
 			cr->memory_working_set_bytes = c->series.latest.memory_working_set_bytes;
+			cr->oom_events = c->oom_events;
 			a.container_ptrs[ci++] = cr;
 			pod->n_containers++;
 		}

@@ -105,6 +105,8 @@ static void test_encode(void **state)
 	must(store_init(&s, 15 * NSEC_PER_SEC, NSEC_PER_SEC, &err), &err);
 	cycle(&s, 1, false);
 	cycle(&s, 2, false);
+	/* an OOM kill the BPF part counted onto the app container travels */
+	store_find_container(store_find_pod(&s, "uid-web"), "aaaa")->oom_events = 1;
 
 	Cadet__V1__NodeReport *r = encode(&s);
 	assert_string_equal(r->node_name, "node-1");
@@ -127,6 +129,7 @@ static void test_encode(void **state)
 	assert_string_equal(p->containers[0]->id, "aaaa");
 	assert_int_equal(p->containers[0]->cpu_usage_nanocores, 250000000ULL);
 	assert_int_equal(p->containers[0]->memory_working_set_bytes, 1 << 20);
+	assert_int_equal(p->containers[0]->oom_events, 1);
 	cadet__v1__node_report__free_unpacked(r, NULL);
 
 	/* a container with a single sample holds the whole pod back */
