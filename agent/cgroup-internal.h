@@ -78,6 +78,12 @@ int cgroup_kept_read(struct cgroup_handle *h, size_t i, const char *file_name, c
 /* Reads file i if present: 1 read, 0 absent, -1 error. */
 int cgroup_read_optional(struct cgroup_handle *h, size_t i, char *buf, size_t *len, struct cadet_error *err);
 
+/* Reads memory.stat (file i) into out, given the version's key names for
+ * inactive_file, rss, pgfault and pgmajfault (in that order), and sets the
+ * working set from out->memory_usage_bytes, which the caller read first. */
+int cgroup_read_memory_stat(struct cgroup_handle *h, size_t i, const char *const keys[4],
+			    struct cgroup_stats *out, char *buf, struct cadet_error *err);
+
 /* Indexes, in a reader's file table, of the files both versions share. */
 struct cgroup_tail_files {
 	size_t pids_current, cpu_pressure, memory_pressure, io_pressure;

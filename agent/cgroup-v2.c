@@ -74,27 +74,9 @@ static int read_memory(struct cgroup_handle *h, struct cgroup_stats *out, char *
 		return r;
 	if (parse_single_u64(buf, len, "memory.current", 0, &out->memory_usage_bytes, err) != 0)
 		return -1;
-	uint64_t inactive_file = 0;
-	r = cgroup_read_optional(h, F_MEMORY_STAT, buf, &len, err);
-	if (r < 0)
+	static const char *const keys[4] = { "inactive_file", "anon", "pgfault", "pgmajfault" };
+	if (cgroup_read_memory_stat(h, F_MEMORY_STAT, keys, out, buf, err) != 0)
 		return -1;
-	if (r > 0) {
-		static const char *const keys[] = { "inactive_file", "anon", "pgfault", "pgmajfault" };
-		uint64_t v[4] = { 0 }, found;
-		if (parse_flat_keyed(buf, len, "memory.stat", keys, 4, v, &found, err) != 0)
-			return -1;
-		/* without it the working set would silently be the whole usage */
-		if (!(found & 1))
-			return cadet_error_set(err, EINVAL, "memory.stat: no %s", keys[0]);
-		inactive_file = v[0];
-		out->memory_inactive_file_bytes = v[0];
-		out->memory_rss_bytes = v[1];
-		out->memory_page_faults = v[2];
-		out->memory_major_page_faults = v[3];
-	}
-	out->memory_working_set_bytes =
-		out->memory_usage_bytes > inactive_file ? out->memory_usage_bytes - inactive_file : 0;
-	out->have |= CGROUP_HAVE_MEMORY;
 
 	r = cgroup_read_optional(h, F_MEMORY_MAX, buf, &len, err);
 	if (r < 0)

@@ -353,3 +353,30 @@ int cgroup_read_pids_and_psi(struct cgroup_handle *h, const struct cgroup_tail_f
 		return -1;
 	return 0;
 }
+
+int cgroup_read_memory_stat(struct cgroup_handle *h, size_t i, const char *const keys[4],
+			    struct cgroup_stats *out, char *buf, struct cadet_error *err)
+{
+	size_t len;
+	int r = cgroup_read_optional(h, i, buf, &len, err);
+	if (r < 0)
+		return -1;
+	uint64_t inactive_file = 0;
+	if (r > 0) {
+		uint64_t v[4] = { 0 }, found;
+		if (parse_flat_keyed(buf, len, "memory.stat", keys, 4, v, &found, err) != 0)
+			return -1;
+		/* without it the working set would silently be the whole usage */
+		if (!(found & 1))
+			return cadet_error_set(err, EINVAL, "memory.stat: no %s", keys[0]);
+		inactive_file = v[0];
+		out->memory_inactive_file_bytes = v[0];
+		out->memory_rss_bytes = v[1];
+		out->memory_page_faults = v[2];
+		out->memory_major_page_faults = v[3];
+	}
+	out->memory_working_set_bytes =
+		out->memory_usage_bytes > inactive_file ? out->memory_usage_bytes - inactive_file : 0;
+	out->have |= CGROUP_HAVE_MEMORY;
+	return 0;
+}
