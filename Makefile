@@ -7,7 +7,9 @@
 #   make                 build/cadet-agent (and the other daemons)
 #   make test            every unit and integration test (tests/run-tests.sh)
 #   make test-sanitize   the same, built with ASan+UBSan into build/sanitize
-#   make bench           benchmarks (bench/), results as ratios
+#   make bench           benchmarks (bench/), results as ratios (BENCHMARKS.md)
+#   make fuzz            libFuzzer targets (tests/fuzz/), FUZZ_SECONDS each
+#   make deb             build/cadet_VERSION_ARCH.deb (packaging/)
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make deps            install Debian build and test dependencies (root)
 
