@@ -27,23 +27,19 @@ static void append_sample_end(struct strbuf *sb, double v, uint64_t realtime_ns)
 		strbuf_puts(sb, "\n");
 }
 
-static void append_container_labels(struct strbuf *sb, const char *name, const struct store_pod *p,
-				    const struct store_container *c)
+/* name{container="..",namespace="..",pod=".."}, container left out for
+ * pod series (container == NULL); labels in kubelet's (sorted) order. */
+static void append_labels(struct strbuf *sb, const char *name, const struct store_pod *p,
+			  const struct store_container *c)
 {
 	strbuf_puts(sb, name);
-	strbuf_puts(sb, "{container=\"");
-	prom_append_label_value(sb, view_container_name(c));
-	strbuf_puts(sb, "\",namespace=\"");
-	prom_append_label_value(sb, view_pod_namespace(p));
-	strbuf_puts(sb, "\",pod=\"");
-	prom_append_label_value(sb, view_pod_name(p));
-	strbuf_puts(sb, "\"}");
-}
-
-static void append_pod_labels(struct strbuf *sb, const char *name, const struct store_pod *p)
-{
-	strbuf_puts(sb, name);
-	strbuf_puts(sb, "{namespace=\"");
+	strbuf_puts(sb, "{");
+	if (c) {
+		strbuf_puts(sb, "container=\"");
+		prom_append_label_value(sb, view_container_name(c));
+		strbuf_puts(sb, "\",");
+	}
+	strbuf_puts(sb, "namespace=\"");
 	prom_append_label_value(sb, view_pod_namespace(p));
 	strbuf_puts(sb, "\",pod=\"");
 	prom_append_label_value(sb, view_pod_name(p));
@@ -81,7 +77,7 @@ static void append_containers(struct strbuf *sb, const struct store *s, enum con
 			const struct series *se = &c->series;
 			if (m == C_SWAP && !(se->latest.have & CGROUP_HAVE_SWAP))
 				continue;
-			append_container_labels(sb, names[m], p, c);
+			append_labels(sb, names[m], p, c);
 			switch (m) {
 			case C_CPU:
 				append_sample_end(sb, (double)se->latest.cpu_usage_ns / 1e9, se->sample_realtime_ns);
@@ -110,7 +106,7 @@ static void append_pods(struct strbuf *sb, const struct store *s, bool cpu)
 		const struct store_pod *p = &s->pods[i];
 		if (!p->has_cgroup_series || !has_cpu_and_memory(&p->series))
 			continue;
-		append_pod_labels(sb, name, p);
+		append_labels(sb, name, p, NULL);
 		const struct series *se = &p->series;
 		if (cpu)
 			append_sample_end(sb, (double)se->latest.cpu_usage_ns / 1e9, se->sample_realtime_ns);
