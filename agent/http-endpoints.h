@@ -27,6 +27,7 @@
 #include "agent/collect.h"
 #include "agent/views.h"
 #include "common/error.h"
+#include "common/listen-address.h"
 
 struct event_base;
 struct agent_http;
@@ -62,11 +63,5 @@ int agent_http_start(struct event_base *base, const struct agent_http_options *o
 /* SIGHUP: re-reads the certificate, key, client CA and token files. */
 int agent_http_reload(struct agent_http *h, struct cadet_error *err);
 void agent_http_free(struct agent_http *h);
-
-/* Splits "host:port" / "[v6]:port" / ":port" into host (empty = any) and port. */
-int listen_address_parse(const char *listen, char *host, size_t host_size, uint16_t *port,
-			 struct cadet_error *err);
-/* True for 127.0.0.0/8, ::1 and localhost. */
-bool listen_host_is_loopback(const char *host);
 
 #endif

@@ -24,6 +24,7 @@
 #include <openssl/ssl.h>
 
 #include "cleanup.h"
+#include "listen-address.h"
 #include "tls-selfsigned.h"
 
 struct https_server {
@@ -57,29 +58,14 @@ static void free_body(const void *data, size_t len, void *extra)
 int https_split_host_port(const char *listen, char *host, size_t host_size, uint16_t *port,
 			  struct cadet_error *err)
 {
-	const char *colon = strrchr(listen, ':');
-	if (!colon)
-		return cadet_error_set(err, EINVAL, "listen address %s lacks :port", listen);
-	const char *h = listen;
-	size_t hlen = (size_t)(colon - listen);
-	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-		h++;
-		hlen -= 2;
+	if (listen_address_parse(listen, host, host_size, port, err) < 0)
+		return -1;
+	if (*host == '\0') {
+		/* ":port": every IPv4 address, as evhttp spells it */
+		if (host_size < sizeof("0.0.0.0"))
+			return cadet_error_set(err, EINVAL, "listen address %s: host too long", listen);
+		strcpy(host, "0.0.0.0");
 	}
-	if (hlen == 0) {
-		h = "0.0.0.0";
-		hlen = strlen(h);
-	}
-	if (hlen >= host_size)
-		return cadet_error_set(err, EINVAL, "listen address %s: host too long", listen);
-	char *end;
-	errno = 0;
-	unsigned long p = strtoul(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end || errno != 0 || p > 65535)
-		return cadet_error_set(err, EINVAL, "listen address %s: bad port", listen);
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	*port = (uint16_t)p;
 	return 0;
 }
 
