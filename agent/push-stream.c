@@ -139,6 +139,7 @@ int push_stream_start(const struct push_stream_options *opts, struct push_stream
 		.cert_file = opts->cert_file,
 		.key_file = opts->key_file,
 		.tls_server_name = opts->tls_server_name,
+		.wait_for_ready = true, /* see push-client.c, stream_open() */
 	};
 	if (push_client_new(&cfg, &s->client, err) < 0) {
 		free(s->label);

@@ -31,6 +31,7 @@ struct push_client {
 	grpc_channel *channel;
 	grpc_completion_queue *cq;
 	char *target;
+	bool wait_for_ready;
 	/* the open stream, if any */
 	grpc_call *call;
 	bool status_pending; /* the answer batch has not been collected */
@@ -122,6 +123,15 @@ static int stream_open(struct push_client *c, uint64_t timeout_ns, struct cadet_
 	grpc_op start;
 	memset(&start, 0, sizeof(start));
 	start.op = GRPC_OP_SEND_INITIAL_METADATA;
+	/* With wait_for_ready, wait for the channel instead of failing at once
+	 * while it is in TRANSIENT_FAILURE. Nothing else polls this pluck
+	 * queue: a call that fails fast leaves the reconnect (TCP connect, TLS
+	 * handshake) to gRPC's 5 s backup poller, so after an aggregator
+	 * outage the agent's handshake took three of its ticks (15 s) to
+	 * finish. Plucking here drives it; the wait is bounded by timeout_ns
+	 * like any send. */
+	if (c->wait_for_ready)
+		start.flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY;
 	if (grpc_call_start_batch(c->call, &start, 1, &c->tag_start, NULL) != GRPC_CALL_OK ||
 	    !pluck(c, &c->tag_start, timeout_ns, NULL)) {
 		stream_drop(c);
@@ -278,6 +288,7 @@ int push_client_new(const struct push_client_config *cfg, struct push_client **o
 	}
 	c->channel = grpc_channel_create(cfg->target, creds, &channel_args);
 	grpc_channel_credentials_release(creds);
+	c->wait_for_ready = cfg->wait_for_ready;
 	c->cq = grpc_completion_queue_create_for_pluck(NULL);
 	c->status_details = grpc_empty_slice();
 	if (!c->channel || !c->cq) {

@@ -11,6 +11,7 @@
 #ifndef CADET_PUSH_CLIENT_H
 #define CADET_PUSH_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,10 @@ struct push_client_config {
 	/* TLS: the name the server certificate must carry when target is an
 	 * address resolved from that name; NULL: the target's own host */
 	const char *tls_server_name;
+	/* Open streams with wait-for-ready: while the channel reconnects, wait
+	 * (up to the send timeout) instead of failing at once. Long-lived
+	 * pushers that retry want it; one-shot tools want the quick failure. */
+	bool wait_for_ready;
 };
 
 struct push_client;
