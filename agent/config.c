@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/duration.h"
+#include "common/https-server.h"
 #include "common/log.h"
 
 enum {
@@ -31,6 +32,7 @@ enum {
 	OPT_AGGREGATOR_CERT,
 	OPT_AGGREGATOR_KEY,
 	OPT_BPF,
+	OPT_MAX_CONNECTIONS,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -56,6 +58,7 @@ static const struct option options[] = {
 	{ "aggregator-cert-file", required_argument, NULL, OPT_AGGREGATOR_CERT },
 	{ "aggregator-key-file", required_argument, NULL, OPT_AGGREGATOR_KEY },
 	{ "bpf", optional_argument, NULL, OPT_BPF },
+	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -81,6 +84,8 @@ void agent_config_usage(FILE *out, const char *prog)
 		"  --debug-listen ADDR:PORT plain-HTTP listener for curl on the node\n"
 		"                           (default %s; \"\" turns it off)\n"
 		"  --debug-listen-any       allow --debug-listen on a non-loopback address\n"
+		"  --max-connections N      open connections per listener; at the limit new\n"
+		"                           clients wait (default %u)\n"
 		"  --interval DURATION      sampling period (default 1s)\n"
 		"  --window DURATION        CPU rate window (default 15s)\n"
 		"  --container-runtime-endpoint URL\n"
@@ -96,7 +101,7 @@ void agent_config_usage(FILE *out, const char *prog)
 		"  --log-format FORMAT      auto, text, journal (default auto: journal under journald)\n"
 		"  --help                   this text\n"
 		"  --version                print the version\n",
-		prog, AGENT_DEFAULT_LISTEN, AGENT_DEFAULT_DEBUG_LISTEN);
+		prog, AGENT_DEFAULT_LISTEN, AGENT_DEFAULT_DEBUG_LISTEN, HTTPS_DEFAULT_MAX_CONNECTIONS);
 }
 
 static int parse_bool(const char *flag, const char *v, bool *out, struct cadet_error *err)
@@ -134,6 +139,7 @@ int agent_config_parse(struct agent_config *cfg, int argc, char **argv, struct c
 	cfg->container_runtime_endpoint = "unix:///run/containerd/containerd.sock";
 	cfg->runtime_request_timeout_ns = 2000000000ULL;
 	cfg->bpf = true;
+	cfg->max_connections = HTTPS_DEFAULT_MAX_CONNECTIONS;
 	if (gethostname(cfg->node_name, sizeof(cfg->node_name) - 1) != 0)
 		strcpy(cfg->node_name, "localhost");
 
@@ -211,6 +217,10 @@ int agent_config_parse(struct agent_config *cfg, int argc, char **argv, struct c
 			break;
 		case OPT_BPF:
 			if (parse_bool("bpf", optarg, &cfg->bpf, err) != 0)
+				return -1;
+			break;
+		case OPT_MAX_CONNECTIONS:
+			if (https_parse_max_connections(optarg, &cfg->max_connections, err) != 0)
 				return -1;
 			break;
 		case OPT_HELP:

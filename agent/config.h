@@ -36,6 +36,7 @@ struct agent_config {
 	const char *aggregator_cert_file;
 	const char *aggregator_key_file;
 	bool bpf;
+	unsigned max_connections; /* per listener */
 	bool show_help;
 	bool show_version;
 };

@@ -204,12 +204,25 @@ static void serve_self_metrics(struct agent_http *h, struct https_response *req)
 	prom_format_float((double)c->total_cycle_ns / 1e9, total, sizeof(total));
 	strbuf_printf(&sb, "cadet_agent_collection_duration_seconds_total %s\n", total);
 	counter(&sb, "cadet_agent_discovery_scans_total", "Full discovery scans of the kubepods tree", c->scans);
+	const struct agent_listener *listeners[] = { &h->tls, &h->debug };
+	static const char *const listener_names[] = { "https", "debug" };
+	prom_append_header(&sb, "cadet_agent_http_connections", "gauge", "Open connections by listener");
+	for (size_t i = 0; i < 2; i++)
+		if (listeners[i]->server)
+			strbuf_printf(&sb, "cadet_agent_http_connections{listener=\"%s\"} %u\n", listener_names[i],
+				      https_server_connections(listeners[i]->server));
 	prom_append_header(&sb, "cadet_agent_http_requests_total", "counter", "HTTP requests served by path and code");
 	for (int r = 0; r < ROUTE_COUNT; r++)
 		for (size_t i = 0; i < N_CODES; i++)
 			if (h->requests[r][i])
 				strbuf_printf(&sb, "cadet_agent_http_requests_total{code=\"%d\",path=\"%s\"} %" PRIu64 "\n",
 					      tracked_codes[i], route_paths[r], h->requests[r][i]);
+	prom_append_header(&sb, "cadet_agent_http_slow_clients_dropped_total", "counter",
+			   "Connections dropped because a request did not arrive whole within the deadline");
+	for (size_t i = 0; i < 2; i++)
+		if (listeners[i]->server)
+			strbuf_printf(&sb, "cadet_agent_http_slow_clients_dropped_total{listener=\"%s\"} %" PRIu64 "\n",
+				      listener_names[i], https_server_dropped_slow(listeners[i]->server));
 	counter(&sb, "cadet_agent_node_read_errors_total", "Cycles in which the node's own stats could not be read",
 		c->node_errors);
 	/* one family with a view label: promtool's lint refuses "_summary_"
@@ -368,6 +381,7 @@ static int start_debug_listener(struct event_base *base, struct agent_http *h, s
 		.plain = true,
 		.max_header_bytes = MAX_HEADERS_BYTES,
 		.timeout_s = IDLE_TIMEOUT_S,
+		.max_connections = o->max_connections,
 	};
 	h->debug.owner = h;
 	return https_server_new(base, &cfg, handle, &h->debug, &h->debug.server, err);
@@ -385,6 +399,7 @@ static int start_tls_listener(struct event_base *base, struct agent_http *h, str
 		.client_ca_files = o->client_ca_file ? cas : NULL,
 		.max_header_bytes = MAX_HEADERS_BYTES,
 		.timeout_s = IDLE_TIMEOUT_S,
+		.max_connections = o->max_connections,
 	};
 	h->tls.owner = h;
 	h->tls.authenticate = o->client_ca_file || o->token_file;

@@ -41,6 +41,7 @@ struct agent_http_options {
 	const char *tls_private_key_file;
 	const char *client_ca_file;       /* NULL: no client certificates */
 	const char *token_file;           /* NULL: no bearer token */
+	unsigned max_connections; /* per listener */
 	uint64_t interval_ns;     /* for /healthz staleness */
 	const char *version;
 	const char *layout;       /* cgroup layout, for build info */

@@ -186,6 +186,7 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 		.tls_private_key_file = a->cfg.tls_private_key_file,
 		.client_ca_file = a->cfg.client_ca_file,
 		.token_file = a->cfg.token_file,
+		.max_connections = a->cfg.max_connections,
 		.interval_ns = a->cfg.interval_ns,
 		.version = CADET_VERSION,
 		.layout = collection_layout_name(a->collection),

@@ -313,7 +313,7 @@ void api_handle(void *ctx, const struct https_request *req, struct https_respons
 		struct cadet_error err = { 0 };
 		static const struct agg_stats no_stats;
 		const struct agg_stats *stats = api->stats ? api->stats : &no_stats;
-		if (agg_metrics_render(&resp->body, stats, api->store, clock_monotonic_ns(), &err) < 0) {
+		if (agg_metrics_render(&resp->body, stats, api->store, api->server, clock_monotonic_ns(), &err) < 0) {
 			reply_status(resp, 500, "InternalError", err.msg, NULL, NULL);
 			return;
 		}

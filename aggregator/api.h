@@ -20,6 +20,7 @@ struct api {
 	bool auth_required;      /* refuse the API to clients without a verified certificate */
 	uint64_t start_mono_ns;
 	uint64_t ready_grace_ns; /* /readyz is ok after this even with no report */
+	const struct https_server *server; /* for connection metrics; NULL: none */
 };
 
 /* An https_handler_fn; ctx is a struct api. */

@@ -35,6 +35,7 @@ struct options {
 	const char *grpc_key_file;
 	const char *grpc_client_ca_file;
 	uint64_t metric_resolution_ns;
+	unsigned max_connections;
 };
 
 static void usage(FILE *out)
@@ -47,6 +48,8 @@ static void usage(FILE *out)
 		"  --tls-private-key-file FILE         its key\n"
 		"  --client-ca-file FILE               require client certificates signed by this CA\n"
 		"  --requestheader-client-ca-file FILE CA of kube-apiserver's front-proxy client certificate\n"
+		"  --max-connections N                 open API connections; at the limit new clients\n"
+		"                                      wait (default %u)\n"
 		"  --grpc-listen ADDR                  push stream address (default 0.0.0.0:4445)\n"
 		"  --grpc-tls-cert-file FILE           gRPC serving certificate; default: plaintext\n"
 		"  --grpc-tls-private-key-file FILE    its key\n"
@@ -55,14 +58,16 @@ static void usage(FILE *out)
 		"                                      once per their --window: keep the two equal);\n"
 		"                                      nodes silent for 3x this are dropped\n"
 		"  --log-level LEVEL                   debug, info, warning, error (default info)\n"
-		"  --version, --help\n");
+		"  --version, --help\n",
+		HTTPS_DEFAULT_MAX_CONNECTIONS);
 }
 
 static int parse_options(int argc, char **argv, struct options *opt)
 {
 	enum {
 		OPT_LISTEN = 256, OPT_TLS_CERT, OPT_TLS_KEY, OPT_CLIENT_CA, OPT_RH_CA, OPT_GRPC_LISTEN,
-		OPT_GRPC_CERT, OPT_GRPC_KEY, OPT_GRPC_CA, OPT_RESOLUTION, OPT_LOG_LEVEL, OPT_VERSION, OPT_HELP,
+		OPT_GRPC_CERT, OPT_GRPC_KEY, OPT_GRPC_CA, OPT_RESOLUTION, OPT_LOG_LEVEL, OPT_MAX_CONNECTIONS, OPT_VERSION,
+		OPT_HELP,
 	};
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
@@ -76,6 +81,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		{ "grpc-client-ca-file", required_argument, NULL, OPT_GRPC_CA },
 		{ "metric-resolution", required_argument, NULL, OPT_RESOLUTION },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ 0 },
@@ -84,6 +90,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		.listen = "0.0.0.0:4443",
 		.grpc_listen = "0.0.0.0:4445",
 		.metric_resolution_ns = 15 * NSEC_PER_SEC,
+		.max_connections = HTTPS_DEFAULT_MAX_CONNECTIONS,
 	};
 	struct cadet_error err = { 0 };
 	int c, level;
@@ -103,6 +110,12 @@ static int parse_options(int argc, char **argv, struct options *opt)
 			    opt->metric_resolution_ns < NSEC_PER_MSEC * 100) {
 				log_error("--metric-resolution %s: %s", optarg,
 					  err.msg[0] ? err.msg : "must be at least 100ms");
+				return -1;
+			}
+			break;
+		case OPT_MAX_CONNECTIONS:
+			if (https_parse_max_connections(optarg, &opt->max_connections, &err) < 0) {
+				log_error("%s", err.msg);
 				return -1;
 			}
 			break;
@@ -233,6 +246,7 @@ static int run(const struct options *opt)
 		.cert_file = opt->tls_cert_file,
 		.key_file = opt->tls_key_file,
 		.client_ca_files = client_cas,
+		.max_connections = opt->max_connections,
 	};
 	struct loop_ctx ctx = { .base = base, .store = store, .stats = &stats };
 
@@ -242,6 +256,7 @@ static int run(const struct options *opt)
 		log_error("HTTPS API: %s", err.msg);
 		return 1;
 	}
+	api.server = https;
 	if (https_server_self_signed(https))
 		log_info("no --tls-cert-file: serving a self-signed certificate generated at start");
 	if (n_cas == 0)

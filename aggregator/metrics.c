@@ -11,7 +11,7 @@ static void family(struct strbuf *sb, const char *name, const char *type, const 
 }
 
 int agg_metrics_render(struct strbuf *sb, const struct agg_stats *stats, struct agg_store *store,
-		       uint64_t now_mono_ns, struct cadet_error *err)
+		       const struct https_server *server, uint64_t now_mono_ns, struct cadet_error *err)
 {
 	struct node_snapshot **snaps = NULL;
 	size_t n = 0;
@@ -27,6 +27,14 @@ int agg_metrics_render(struct strbuf *sb, const struct agg_stats *stats, struct 
 
 	family(sb, "cadet_aggregator_containers", "gauge", "Containers in the live nodes' latest reports.");
 	strbuf_printf(sb, "cadet_aggregator_containers %" PRIu64 "\n", containers);
+	if (server) {
+		family(sb, "cadet_aggregator_http_connections", "gauge", "Open connections to the HTTPS API.");
+		strbuf_printf(sb, "cadet_aggregator_http_connections %u\n", https_server_connections(server));
+		family(sb, "cadet_aggregator_http_slow_clients_dropped_total", "counter",
+		       "API connections dropped because a request did not arrive whole within the deadline.");
+		strbuf_printf(sb, "cadet_aggregator_http_slow_clients_dropped_total %" PRIu64 "\n",
+			      https_server_dropped_slow(server));
+	}
 	family(sb, "cadet_aggregator_nodes", "gauge", "Nodes whose latest report is within 3x the metric resolution.");
 	strbuf_printf(sb, "cadet_aggregator_nodes %zu\n", n);
 	family(sb, "cadet_aggregator_nodes_expired_total", "counter", "Nodes dropped after 3x the metric resolution without a report.");

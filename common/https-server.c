@@ -1,11 +1,12 @@
 /* https-server.c: evhttp + OpenSSL glue with limits (see https-server.h).
  *
  * Each accepted connection gets its own SSL object and an OpenSSL
- * bufferevent through evhttp's bufferevent callback; evhttp then reads the
- * request, enforces the header and body limits and the timeouts, and calls
- * one generic callback, which checks the method, decodes the path, reads the
- * verification result of the connection's SSL and hands over to the
- * daemon's handler. */
+ * bufferevent (a plain socket one in plain mode) through evhttp's bufferevent
+ * callback, where common/conn-guard.c starts watching it for the connection
+ * cap and the request deadline; evhttp then reads the request, enforces the header and
+ * body limits and the idle timeout, and calls one generic callback, which
+ * checks the method, decodes the path, reads the verification result of the
+ * connection's SSL and hands over to the daemon's handler. */
 #include "https-server.h"
 
 #include <errno.h>
@@ -24,12 +25,14 @@
 #include <openssl/ssl.h>
 
 #include "cleanup.h"
+#include "conn-guard.h"
 #include "listen-address.h"
 #include "tls-selfsigned.h"
 
 struct https_server {
 	struct evhttp *http;
 	SSL_CTX *ssl_ctx;
+	struct conn_guard *guard;
 	struct https_server_config cfg; /* kept for reloads; strings below */
 	char *cert_file, *key_file;
 	char **client_ca_files;
@@ -69,18 +72,36 @@ int https_split_host_port(const char *listen, char *host, size_t host_size, uint
 	return 0;
 }
 
-static struct bufferevent *new_tls_bufferevent(struct event_base *base, void *arg)
+int https_parse_max_connections(const char *value, unsigned *out, struct cadet_error *err)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(value, &end, 10);
+	if (errno || end == value || *end || value[0] == '-' || n < 1 || n > 65536)
+		return cadet_error_set(err, EINVAL, "--max-connections: want a number from 1 to 65536, got \"%s\"",
+				       value);
+	*out = (unsigned)n;
+	return 0;
+}
+
+static struct bufferevent *new_bufferevent(struct event_base *base, void *arg)
 {
 	struct https_server *srv = arg;
-	SSL *ssl = SSL_new(srv->ssl_ctx);
-	if (!ssl)
-		return NULL;
+	struct bufferevent *bev;
+	if (srv->cfg.plain) {
+		bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	} else {
+		SSL *ssl = SSL_new(srv->ssl_ctx);
+		if (!ssl)
+			return NULL;
+		bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		if (!bev)
+			SSL_free(ssl);
+	}
 	/* On failure evhttp falls back to a plain socket bufferevent, which
-	 * then fails the TLS client's handshake: nothing is served in clear. */
-	struct bufferevent *bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-								 BEV_OPT_CLOSE_ON_FREE);
-	if (!bev)
-		SSL_free(ssl);
+	 * then fails a TLS client's handshake: nothing is served in clear. */
+	if (bev && srv->guard)
+		conn_guard_track(srv->guard, bev);
 	return bev;
 }
 
@@ -305,25 +326,32 @@ int https_server_new(struct event_base *base, const struct https_server_config *
 	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 						      EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
 						      EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-	if (!cfg->plain)
-		evhttp_set_bevcb(srv->http, new_tls_bufferevent, srv);
+	evhttp_set_bevcb(srv->http, new_bufferevent, srv);
 	evhttp_set_gencb(srv->http, handle_request, srv);
 
+	struct evhttp_bound_socket *bound;
 	if (inherited) {
-		if (!evhttp_accept_socket_with_handle(srv->http, cfg->listen_fd)) {
+		if (!(bound = evhttp_accept_socket_with_handle(srv->http, cfg->listen_fd))) {
 			int e = errno;
 			https_server_free(srv);
 			return cadet_error_set(err, e, "serving on the inherited socket %d", cfg->listen_fd);
 		}
-		note_port(srv, cfg->listen_fd);
-	} else {
-		struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(srv->http, host, port);
-		if (!bound) {
-			int e = errno;
-			https_server_free(srv);
-			return cadet_error_set(err, e, "listening on %s", cfg->listen);
-		}
-		note_port(srv, evhttp_bound_socket_get_fd(bound));
+	} else if (!(bound = evhttp_bind_socket_with_handle(srv->http, host, port))) {
+		int e = errno;
+		https_server_free(srv);
+		return cadet_error_set(err, e, "listening on %s", cfg->listen);
+	}
+	note_port(srv, evhttp_bound_socket_get_fd(bound));
+	/* no connection arrives before the loop runs, so the guard can come last */
+	char label[64];
+	snprintf(label, sizeof(label), "%s port %u", cfg->plain ? "HTTP" : "HTTPS", (unsigned)srv->port);
+	srv->guard = conn_guard_new(base, evhttp_bound_socket_get_listener(bound),
+				    cfg->max_connections ? cfg->max_connections : HTTPS_DEFAULT_MAX_CONNECTIONS,
+				    cfg->request_timeout_s > 0 ? cfg->request_timeout_s : HTTPS_DEFAULT_REQUEST_TIMEOUT_S,
+				    label);
+	if (!srv->guard) {
+		https_server_free(srv);
+		return cadet_error_set(err, ENOMEM, "allocating the connection guard");
 	}
 	*out = srv;
 	return 0;
@@ -348,8 +376,11 @@ void https_server_free(struct https_server *srv)
 {
 	if (!srv)
 		return;
+	/* evhttp_free frees the listener and closes every connection */
+	conn_guard_detach(srv->guard);
 	if (srv->http)
 		evhttp_free(srv->http);
+	conn_guard_free(srv->guard);
 	SSL_CTX_free(srv->ssl_ctx);
 	free(srv->cert_file);
 	free(srv->key_file);
@@ -367,6 +398,16 @@ uint16_t https_server_port(const struct https_server *srv)
 bool https_server_self_signed(const struct https_server *srv)
 {
 	return srv->self_signed;
+}
+
+unsigned https_server_connections(const struct https_server *srv)
+{
+	return conn_guard_open(srv->guard);
+}
+
+uint64_t https_server_dropped_slow(const struct https_server *srv)
+{
+	return conn_guard_dropped(srv->guard);
 }
 
 const char *https_request_header(const struct https_request *req, const char *name)

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""http-clients.py: misbehaving and long-lived HTTP clients for the limit
+tests (tests/integration/http-limits.sh), over plain TCP or TLS (the test
+servers' certificates are self-signed, so TLS here does not verify).
+
+  trickle HOST PORT N SECONDS [--tls]
+      N clients, each starts a request and then sends one more header byte
+      every second (slowloris), never finishing it; prints one line per
+      client, "closed AFTER" (seconds from its connect until the server
+      closed it) or "open" if it was still open after SECONDS.
+  hold HOST PORT N [--tls]
+      opens N connections that send nothing, prints "held N", then keeps
+      them until a line arrives on stdin, closes one, prints "released",
+      and keeps the rest until stdin ends.
+  keepalive HOST PORT PATH COUNT GAP [--tls]
+      one connection, COUNT GET requests GAP seconds apart; prints "ok N"
+      when every answer was 200 on that same connection.
+"""
+import http.client
+import socket
+import ssl
+import sys
+import time
+
+
+def connect(host, port, tls):
+    s = socket.create_connection((host, port), timeout=30)
+    if tls:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        s = ctx.wrap_socket(s, server_hostname=host)
+    return s
+
+
+def closed_by_peer(s):
+    """True when the server has closed s (EOF or reset)."""
+    s.setblocking(False)
+    try:
+        return s.recv(4096) == b""
+    except (BlockingIOError, ssl.SSLWantReadError):
+        return False
+    except OSError:
+        return True
+    finally:
+        s.setblocking(True)
+
+
+def trickle(host, port, n, seconds, tls):
+    conns = []
+    for _ in range(n):
+        s = connect(host, port, tls)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        conns.append([s, time.monotonic(), None])
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(c[2] is None for c in conns):
+        for c in conns:
+            if c[2] is not None:
+                continue
+            if closed_by_peer(c[0]):
+                c[2] = time.monotonic() - c[1]
+                continue
+            try:
+                c[0].sendall(b"X")
+            except OSError:
+                c[2] = time.monotonic() - c[1]
+        time.sleep(1)
+    for s, _, after in conns:
+        print("open" if after is None else "closed %.1f" % after, flush=True)
+        s.close()
+
+
+def hold(host, port, n, tls):
+    conns = [connect(host, port, tls) for _ in range(n)]
+    print("held %d" % n, flush=True)
+    sys.stdin.readline()
+    conns.pop().close()
+    print("released", flush=True)
+    sys.stdin.read()
+    for s in conns:
+        s.close()
+
+
+def keepalive(host, port, path, count, gap, tls):
+    if tls:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        conn = http.client.HTTPSConnection(host, port, timeout=10, context=ctx)
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=10)
+    sock = None
+    for i in range(count):
+        if i:
+            time.sleep(gap)
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status != 200:
+            print("request %d: status %d" % (i, resp.status))
+            return 1
+        if sock is None:
+            sock = conn.sock
+        elif conn.sock is not sock:
+            print("request %d: the connection was replaced" % i)
+            return 1
+    print("ok %d" % count)
+    return 0
+
+
+def main(argv):
+    tls = "--tls" in argv
+    args = [a for a in argv if a != "--tls"]
+    cmd = args[0] if args else ""
+    if cmd == "trickle" and len(args) == 5:
+        trickle(args[1], int(args[2]), int(args[3]), float(args[4]), tls)
+        return 0
+    if cmd == "hold" and len(args) == 4:
+        hold(args[1], int(args[2]), int(args[3]), tls)
+        return 0
+    if cmd == "keepalive" and len(args) == 6:
+        return keepalive(args[1], int(args[2]), args[3], int(args[4]), float(args[5]), tls)
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
