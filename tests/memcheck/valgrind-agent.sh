@@ -12,8 +12,9 @@
 # neither: 401, wrong token: 401, /healthz without either: 200), the
 # certificates are reloaded with SIGHUP and HTTPS is scraped again, a
 # container's cpu.stat is broken and restored (the error path of a read), and
-# a container cgroup is removed (the vanish path). Then the agent gets
-# SIGTERM. What must hold: valgrind reports no error and no
+# a container cgroup is removed (the vanish path), a slowloris client on each
+# listener is dropped at the request deadline, and two idle connections are
+# still open when the agent gets SIGTERM. What must hold: valgrind reports no error and no
 # definitely lost block (--error-exitcode, --errors-for-leak-kinds=definite),
 # the agent exits 0, and every scrape answered. The valgrind log is kept in
 # $BUILD/memcheck/ for reading.
@@ -73,6 +74,12 @@ valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 AGENT_PID=$!
 wait_url "http://127.0.0.1:$PORT/healthz" 60 || { cat "$TMP/agent.log" "$VGLOG"; fail "agent did not become healthy under valgrind"; }
 
+# slowloris on both listeners (tests/lib/http-clients.py): dropped at 10 s
+python3 tests/lib/http-clients.py trickle 127.0.0.1 "$PORT" 1 30 > "$TMP/trickle-plain" 2>&1 &
+TRICKLE_PIDS=$!
+python3 tests/lib/http-clients.py trickle 127.0.0.1 "$TLS_PORT" 1 30 --tls > "$TMP/trickle-tls" 2>&1 &
+TRICKLE_PIDS="$TRICKLE_PIDS $!"
+
 B=http://127.0.0.1:$PORT
 get() { curl -fsS -o /dev/null "$B$1" || fail "GET $1"; }
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
@@ -115,10 +122,23 @@ rm -rf "${T:?}/$POD/$C2"
 sleep 1
 scrape
 
+# shellcheck disable=SC2086
+wait $TRICKLE_PIDS
+[ "$(cat "$TMP/trickle-plain" "$TMP/trickle-tls" | grep -c '^closed')" -eq 2 ] ||
+	fail "slowloris clients not dropped: $(cat "$TMP/trickle-plain" "$TMP/trickle-tls")"
+# connections open at shutdown
+sleep 1000 | python3 tests/lib/http-clients.py hold 127.0.0.1 "$PORT" 2 > "$TMP/hold" 2>&1 &
+HOLD_PID=$!
+i=0
+while ! grep -q "^held" "$TMP/hold" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+grep -q "^held 2" "$TMP/hold" || fail "could not hold two connections: $(cat "$TMP/hold")"
+
 kill -TERM "$AGENT_PID"
 wait "$AGENT_PID"
 rc=$?
 AGENT_PID=""
+pkill -P "$HOLD_PID" 2>/dev/null
+kill "$HOLD_PID" 2>/dev/null
 grep -E "ERROR SUMMARY|definitely lost|indirectly lost|possibly lost" "$VGLOG"
 [ $rc -eq 0 ] || { cat "$VGLOG"; tail -n 20 "$TMP/agent.log"; fail "cadet-agent under valgrind exited $rc"; }
 grep -q "ERROR SUMMARY: 0 errors" "$VGLOG" || { cat "$VGLOG"; fail "valgrind reported errors"; }
