@@ -28,6 +28,7 @@
 #include "agent/http-endpoints.h"
 #include "common/duration.h"
 #include "common/error.h"
+#include "common/https-server.h"
 #include "common/strbuf.h"
 
 #define SEC 1000000000ULL
@@ -360,6 +361,7 @@ static void test_config_defaults(void **state)
 	assert_true(cfg.runtime_request_timeout_ns == 2 * SEC);
 	assert_null(cfg.aggregator);
 	assert_true(cfg.bpf);
+	assert_int_equal(cfg.max_connections, HTTPS_DEFAULT_MAX_CONNECTIONS);
 	assert_false(cfg.show_help);
 	assert_false(cfg.show_version);
 	char host[256] = "";
@@ -388,7 +390,8 @@ static void test_config_every_flag(void **state)
 		      "--aggregator", "agg.example:8443", "--aggregator-ca-file=/ca.pem", "--aggregator-cert-file",
 		      "/cert.pem", "--aggregator-key-file", "/key.pem", "--bpf=false", "--debug-listen",
 		      "127.0.0.1:7777", "--debug-listen-any", "--tls-cert-file=/srv.pem", "--tls-private-key-file",
-		      "/srv.key", "--client-ca-file", "/clients.pem", "--token-file=/token", NULL);
+		      "/srv.key", "--client-ca-file", "/clients.pem", "--token-file=/token", "--max-connections",
+		      "1000", NULL);
 	if (r != 0)
 		fail_msg("agent_config_parse: %s", err.msg);
 	assert_string_equal(cfg.cgroup_root, "/tmp/tree");
@@ -411,6 +414,12 @@ static void test_config_every_flag(void **state)
 	assert_string_equal(cfg.tls_private_key_file, "/srv.key");
 	assert_string_equal(cfg.client_ca_file, "/clients.pem");
 	assert_string_equal(cfg.token_file, "/token");
+	assert_int_equal(cfg.max_connections, 1000);
+	/* the limit's bounds */
+	assert_int_equal(parse(&cfg, &err, "--max-connections=1", NULL), 0);
+	assert_int_equal(cfg.max_connections, 1);
+	assert_int_equal(parse(&cfg, &err, "--max-connections=65536", NULL), 0);
+	assert_int_equal(cfg.max_connections, 65536);
 	/* either listener can be turned off with "" */
 	assert_int_equal(parse(&cfg, &err, "--listen=", "--debug-listen", "", NULL), 0);
 	assert_string_equal(cfg.listen, "");
@@ -477,6 +486,12 @@ static void test_config_bad_values(void **state)
 	expect_config_error("--tls-private-key-file", "--tls-cert-file", "/srv.pem", NULL); /* one without the other */
 	expect_config_error("--tls-cert-file", "--tls-private-key-file", "/srv.key", NULL);
 	expect_config_error("--node-name", "--node-name", "", NULL);
+	expect_config_error("--max-connections", "--max-connections", "0", NULL);
+	expect_config_error("--max-connections", "--max-connections", "-1", NULL);
+	expect_config_error("--max-connections", "--max-connections", "65537", NULL);
+	expect_config_error("--max-connections", "--max-connections", "lots", NULL);
+	expect_config_error("--max-connections", "--max-connections", "10k", NULL);
+	expect_config_error("--max-connections", "--max-connections", "", NULL);
 	char longname[300];
 	memset(longname, 'n', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
