@@ -40,10 +40,9 @@ fail() {
 }
 
 agg_pki "$TMP" || fail "making test certificates with openssl"
-TLS="--tls-cert-file $TMP/server.crt --tls-private-key-file $TMP/server.key --client-ca-file $TMP/ca.crt"
-GRPC_TLS="--grpc-tls-cert-file $TMP/server.crt --grpc-tls-private-key-file $TMP/server.key --grpc-client-ca-file $TMP/ca.crt"
+MTLS=$(agg_mtls_flags "$TMP")
 # shellcheck disable=SC2086
-agg_start "$TMP" $TLS $GRPC_TLS --metric-resolution 2s || fail "aggregator start"
+agg_start "$TMP" $MTLS --metric-resolution 2s || fail "aggregator start"
 grep -q "open to any client" "$TMP/aggregator.log" && fail "aggregator says it is open although --client-ca-file was given"
 
 push() { # push FILE [extra push-report flags]
@@ -276,7 +275,7 @@ PUSHER_PID=""
 # Restart: a fresh aggregator is empty, pushing again brings the data back.
 agg_stop || fail "aggregator did not exit cleanly on SIGTERM"
 # shellcheck disable=SC2086
-agg_start "$TMP" $TLS $GRPC_TLS --metric-resolution 1s || fail "aggregator restart"
+agg_start "$TMP" $MTLS --metric-resolution 1s || fail "aggregator restart"
 agg_kubeconfig "$KC" "$TMP"
 kget /apis/metrics.k8s.io/v1beta1/nodes >"$TMP/empty.json" || fail "nodes after restart"
 python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["items"] == []' "$TMP/empty.json" || fail "restarted aggregator not empty"

@@ -68,9 +68,7 @@ check "test CA, server and client certificates"
 
 AGG_LISTEN=127.0.0.1:$(free_port)
 AGG_GRPC_LISTEN=127.0.0.1:$(free_port)
-AGG_FLAGS="--tls-cert-file $D/server.crt --tls-private-key-file $D/server.key --client-ca-file $D/ca.crt
-	--grpc-tls-cert-file $D/server.crt --grpc-tls-private-key-file $D/server.key --grpc-client-ca-file $D/ca.crt
-	--metric-resolution 2s"
+AGG_FLAGS="$(agg_mtls_flags "$D") --metric-resolution 2s"
 # shellcheck disable=SC2086
 agg_start "$D" $AGG_FLAGS
 check "aggregator on $AGG_LISTEN, pushes on $AGG_GRPC_LISTEN"

@@ -76,9 +76,7 @@ mkdir "$TMP/a" "$TMP/b"
 agg_pki "$TMP"
 check "test CA, server and client certificates"
 P=$(free_port)
-AGG_FLAGS="--tls-cert-file $TMP/server.crt --tls-private-key-file $TMP/server.key --client-ca-file $TMP/ca.crt
-	--grpc-tls-cert-file $TMP/server.crt --grpc-tls-private-key-file $TMP/server.key --grpc-client-ca-file $TMP/ca.crt
-	--metric-resolution 2s"
+AGG_FLAGS="$(agg_mtls_flags "$TMP") --metric-resolution 2s"
 AGG_GRPC_LISTEN=127.0.0.1:$P
 # shellcheck disable=SC2086
 agg_start "$TMP/a" $AGG_FLAGS

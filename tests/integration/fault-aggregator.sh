@@ -115,9 +115,7 @@ set_working_set "$WS_START"
 
 AGG_LISTEN=127.0.0.1:$(free_port)
 AGG_GRPC_LISTEN=127.0.0.1:$(free_port)
-AGG_FLAGS="--tls-cert-file $TMP/server.crt --tls-private-key-file $TMP/server.key --client-ca-file $TMP/ca.crt
-	--grpc-tls-cert-file $TMP/server.crt --grpc-tls-private-key-file $TMP/server.key --grpc-client-ca-file $TMP/ca.crt
-	--metric-resolution 2s"
+AGG_FLAGS="$(agg_mtls_flags "$TMP") --metric-resolution 2s"
 PORT=$(free_port)
 A=http://127.0.0.1:$PORT
 

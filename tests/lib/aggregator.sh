@@ -5,6 +5,8 @@
 #   agg_pki DIR            a CA and, signed by it, a server certificate for
 #                          127.0.0.1/localhost and a client certificate
 #                          (CN=cadet-test) made with the openssl CLI in DIR
+#   agg_mtls_flags DIR     prints the aggregator flags for mutual TLS on both
+#                          ports with agg_pki's certificates in DIR
 #   agg_start DIR [FLAGS]  starts the aggregator on 127.0.0.1 with random
 #                          ports (or AGG_LISTEN / AGG_GRPC_LISTEN when set,
 #                          to restart on the same ones), logging to
@@ -43,6 +45,11 @@ agg_pki() {
 	printf 'extendedKeyUsage=clientAuth\n' >"$d/client.ext"
 	openssl x509 -req -in "$d/client.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
 		-days 2 -extfile "$d/client.ext" -out "$d/client.crt" 2>/dev/null || return 1
+}
+
+agg_mtls_flags() {
+	echo "--tls-cert-file $1/server.crt --tls-private-key-file $1/server.key --client-ca-file $1/ca.crt" \
+		"--grpc-tls-cert-file $1/server.crt --grpc-tls-private-key-file $1/server.key --grpc-client-ca-file $1/ca.crt"
 }
 
 agg_start() {
