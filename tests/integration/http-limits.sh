@@ -17,6 +17,11 @@
 #     answered (it waits in the backlog) until one of the 6 closes, and is
 #     answered right after that (well before the held ones' deadline);
 #     checked on the agent's plain listener and on the aggregator's HTTPS;
+#   - an oversized request line (a 40 KiB path) or header (40 KiB) is
+#     refused by every server: 400, or the connection closed before curl
+#     reads the 400 (evhttp closes with the rest of the request unread,
+#     which resets the connection; seen over TLS); the server goes on
+#     serving;
 #   - nothing leaks: afterwards each server counts only the client asking
 #     (*_http_connections), the daemons have no more open descriptors than
 #     before the test (+2 of slack), and both exit 0 on SIGTERM.
@@ -148,6 +153,24 @@ cap "$DEBUG_URL" "$DEBUG_PORT"
 cap "$AGG_URL" "$AGG_HTTPS_PORT" --tls
 grep -q "6 connections open, the limit" "$TMP/agent.log" || fail "agent did not log reaching the limit"
 grep -q "6 connections open, the limit" "$TMP/aggregator.log" || fail "aggregator did not log reaching the limit"
+
+echo "== oversized request line and header: 400"
+long=$(python3 -c 'print("a" * 40960)')
+for u in "$DEBUG_URL" "$TLS_URL" "$AGG_URL"; do
+	for what in "request line" header; do
+		if [ "$what" = header ]; then
+			code=$(curl -sk -m 5 -o /dev/null -w '%{http_code}' -H "X-Big: $long" "$u/healthz")
+		else
+			code=$(curl -sk -m 5 -o /dev/null -w '%{http_code}' "$u/$long")
+		fi
+		rc=$? # 28: no answer at all within 5 s
+		case "$code/$rc" in 400/0 | 000/52 | 000/55 | 000/56 | 000/35) ;;
+		*) fail "$u: a 40 KiB $what got code '$code' (curl exit $rc); want 400 or a closed connection" ;;
+		esac
+	done
+	code=$(curl -sk -m 5 -o /dev/null -w '%{http_code}' "$u/healthz")
+	[ "$code" = 200 ] || fail "$u: /healthz after oversized requests got '$code', want 200"
+done
 
 echo "== nothing leaked"
 sleep 1
