@@ -3,8 +3,9 @@
  *  - a cap on open connections: at the cap the listener stops accepting
  *    (new clients wait in the kernel's backlog, as behind Go's
  *    netutil.LimitListener) and resumes when a connection closes;
- *  - a request deadline: once the first byte of a request arrives, the
- *    whole request must arrive within the deadline, or the connection is
+ *  - a request deadline: the first request must arrive whole within the
+ *    deadline of the connection opening (TLS handshake included), and each
+ *    later one within the deadline of its first byte, or the connection is
  *    dropped. evhttp's own timeouts restart on every byte, so without this
  *    a client trickling one header byte at a time (slowloris) would hold
  *    its connection for ever.

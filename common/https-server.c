@@ -1,12 +1,13 @@
 /* https-server.c: evhttp + OpenSSL glue with limits (see https-server.h).
  *
  * Each accepted connection gets its own SSL object and an OpenSSL
- * bufferevent (a plain socket one in plain mode) through evhttp's bufferevent
- * callback, where common/conn-guard.c starts watching it for the connection
- * cap and the request deadline; evhttp then reads the request, enforces the header and
- * body limits and the idle timeout, and calls one generic callback, which
- * checks the method, decodes the path, reads the verification result of the
- * connection's SSL and hands over to the daemon's handler. */
+ * bufferevent (a plain socket one in plain mode) through evhttp's
+ * bufferevent callback, where common/conn-guard.c starts watching it for the
+ * connection cap and the request deadline; evhttp then reads the request,
+ * enforces the header and body limits and the idle timeout, and calls one
+ * generic callback, which checks the method, decodes the path, reads the
+ * verification result of the connection's SSL and hands over to the daemon's
+ * handler. */
 #include "https-server.h"
 
 #include <errno.h>

@@ -1,8 +1,9 @@
 /* https-server.h: an HTTPS/1.1 server on a libevent loop (evhttp over
  * libevent_openssl bufferevents) with the limits a node or cluster daemon
  * needs: bounded header size, no request bodies, an idle timeout (no byte
- * read or written), a request deadline (a request must arrive whole within
- * it once begun: slowloris clients are dropped), a cap on open connections
+ * read or written), a request deadline (the first request must arrive whole
+ * within it of the connection opening, later ones of their first byte:
+ * slowloris clients are dropped), a cap on open connections
  * (the listener pauses at it), GET and HEAD only (anything else is answered
  * 405 before the handler runs).
  *
