@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -262,9 +263,48 @@ static inline int tcg_run(struct tcg_child *child)
 	return status;
 }
 
+/* What a test container does (a tcg_spawn function): burn CPU, touch
+ * memory, say so on ready_fd, then sleep until killed, so that its values
+ * hold still while collectors read them. */
+struct tcg_work {
+	unsigned burn_ms;
+	size_t touch_bytes;
+	int ready_fd;
+};
+
+static inline void tcg_work_then_sleep(void *arg)
+{
+	const struct tcg_work *w = arg;
+	tcg_burn_cpu_ms(w->burn_ms);
+	char *p = mmap(NULL, w->touch_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		_exit(3);
+	for (size_t off = 0; off < w->touch_bytes; off += 4096)
+		p[off] = 1;
+	if (write(w->ready_fd, "r", 1) != 1)
+		_exit(4);
+	for (;;)
+		pause();
+}
+
 static inline bool tcg_is_root(void)
 {
 	return geteuid() == 0;
+}
+
+/* What the tests on this machine's hybrid hierarchy need: root, kernel BTF,
+ * v1 cpuacct and a cgroup2 at unified/. Prints why not and returns false. */
+static inline bool tcg_hybrid_bpf_available(void)
+{
+	if (!tcg_is_root() || access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		printf("needs root and kernel BTF\n");
+		return false;
+	}
+	if (access(TCG_ROOT "/cpuacct/cpuacct.usage", R_OK) != 0 || access(TCG_ROOT "/unified/cgroup.procs", R_OK) != 0) {
+		printf("needs the hybrid cgroup layout (v1 cpuacct and memory, cgroup2 at %s/unified)\n", TCG_ROOT);
+		return false;
+	}
+	return true;
 }
 
 #endif

@@ -241,14 +241,8 @@ int main(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (!tcg_is_root() || access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		printf("needs root and kernel BTF\n");
+	if (!tcg_hybrid_bpf_available())
 		return 77;
-	}
-	if (access(TCG_ROOT "/cpuacct/cpuacct.usage", R_OK) != 0 || access(TCG_ROOT "/unified/cgroup.procs", R_OK) != 0) {
-		printf("needs the hybrid cgroup layout\n");
-		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_short_lived_container_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oom_counted_on_container, setup, teardown),

@@ -16,8 +16,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <sys/mman.h>
-
 #include "agent/bpf-cgroup-iter.h"
 #include "agent/cgroup.h"
 #include "bpf-test-cgroup.h"
@@ -35,27 +33,6 @@ static const struct {
 };
 #define N_CONTAINERS (sizeof(containers) / sizeof(containers[0]))
 static const char *const hiers[] = { "cpuacct", "memory", "unified" };
-
-struct work {
-	unsigned burn_ms;
-	size_t touch_bytes;
-	int ready_fd;
-};
-
-static void work_then_sleep(void *arg)
-{
-	struct work *w = arg;
-	tcg_burn_cpu_ms(w->burn_ms);
-	char *p = mmap(NULL, w->touch_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		_exit(3);
-	for (size_t off = 0; off < w->touch_bytes; off += 4096)
-		p[off] = 1;
-	if (write(w->ready_fd, "r", 1) != 1)
-		_exit(4);
-	for (;;)
-		pause();
-}
 
 struct fixture {
 	char base[3][512]; /* per hierarchy */
@@ -84,9 +61,9 @@ static int setup(void **state)
 		int ready[2];
 		if (pipe(ready) != 0)
 			goto fail;
-		struct work w = { containers[i].burn_ms, containers[i].touch_bytes, ready[1] };
+		struct tcg_work w = { containers[i].burn_ms, containers[i].touch_bytes, ready[1] };
 		struct tcg_child child = { -1, -1 };
-		if (tcg_spawn(work_then_sleep, &w, &child) != 0)
+		if (tcg_spawn(tcg_work_then_sleep, &w, &child) != 0)
 			goto fail;
 		close(ready[1]);
 		for (size_t h = 0; h < 3; h++) {
@@ -285,14 +262,8 @@ static void test_ring_grows(void **state)
 
 int main(void)
 {
-	if (!tcg_is_root() || access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		printf("needs root and kernel BTF\n");
+	if (!tcg_hybrid_bpf_available())
 		return 77;
-	}
-	if (access(TCG_ROOT "/cpuacct/cpuacct.usage", R_OK) != 0 || access(TCG_ROOT "/unified/cgroup.procs", R_OK) != 0) {
-		printf("needs the hybrid cgroup layout (v1 cpuacct and memory, cgroup2 at %s/unified)\n", TCG_ROOT);
-		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cpuacct_agrees_with_files),
 		cmocka_unit_test(test_cgroup2_agrees_with_files),

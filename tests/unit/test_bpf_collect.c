@@ -13,7 +13,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <sys/mman.h>
 #include <sys/resource.h>
 
 #include "agent/collect.h"
@@ -35,22 +34,6 @@ static int mk_all(const char *rel)
 			return -1;
 	}
 	return 0;
-}
-
-static void work_then_sleep(void *arg)
-{
-	int ready_fd = *(int *)arg;
-	tcg_burn_cpu_ms(100);
-	size_t bytes = 4u << 20;
-	char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		_exit(3);
-	for (size_t off = 0; off < bytes; off += 4096)
-		p[off] = 1;
-	if (write(ready_fd, "r", 1) != 1)
-		_exit(4);
-	for (;;)
-		pause();
 }
 
 static const struct store_container *find(struct store *s, const char *uid, const char *id)
@@ -111,7 +94,8 @@ static void test_bpf_cycle_equals_file_cycle(void **state)
 	assert_int_equal(mk_all(pod_rel), 0);
 	assert_int_equal(mk_all(rel), 0);
 	assert_int_equal(pipe(ready), 0);
-	assert_int_equal(tcg_spawn(work_then_sleep, &ready[1], &child), 0);
+	struct tcg_work work = { 100, 4u << 20, ready[1] };
+	assert_int_equal(tcg_spawn(tcg_work_then_sleep, &work, &child), 0);
 	close(ready[1]);
 	for (size_t h = 0; h < N_HIERS; h++) {
 		char path[1024];
@@ -157,14 +141,8 @@ int main(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (!tcg_is_root() || access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		printf("needs root and kernel BTF\n");
+	if (!tcg_hybrid_bpf_available())
 		return 77;
-	}
-	if (access(TCG_ROOT "/cpuacct/cpuacct.usage", R_OK) != 0 || access(TCG_ROOT "/unified/cgroup.procs", R_OK) != 0) {
-		printf("needs the hybrid cgroup layout\n");
-		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_bpf_cycle_equals_file_cycle, teardown),
 	};

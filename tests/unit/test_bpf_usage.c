@@ -13,8 +13,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <sys/mman.h>
-
 #include "agent/bpf-usage.h"
 #include "agent/cgroup.h"
 #include "bpf-test-cgroup.h"
@@ -23,27 +21,6 @@ static const char *const hiers[] = { "cpu", "cpuacct", "memory", "pids", "unifie
 #define N_HIERS (sizeof(hiers) / sizeof(hiers[0]))
 static const char *const tree[] = { "", "pod-a", "pod-a/c1", "pod-a/c2", "pod-b", "pod-b/c3" };
 #define N_TREE (sizeof(tree) / sizeof(tree[0]))
-
-struct work {
-	unsigned burn_ms;
-	size_t touch_bytes;
-	int ready_fd;
-};
-
-static void work_then_sleep(void *arg)
-{
-	struct work *w = arg;
-	tcg_burn_cpu_ms(w->burn_ms);
-	char *p = mmap(NULL, w->touch_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		_exit(3);
-	for (size_t off = 0; off < w->touch_bytes; off += 4096)
-		p[off] = 1;
-	if (write(w->ready_fd, "r", 1) != 1)
-		_exit(4);
-	for (;;)
-		pause();
-}
 
 struct fixture {
 	char subtree[64];
@@ -58,8 +35,8 @@ static int start_container(const struct fixture *f, const char *sub, unsigned bu
 	char c;
 	if (pipe(ready) != 0)
 		return -1;
-	struct work w = { burn_ms, bytes, ready[1] };
-	if (tcg_spawn(work_then_sleep, &w, &child) != 0)
+	struct tcg_work w = { burn_ms, bytes, ready[1] };
+	if (tcg_spawn(tcg_work_then_sleep, &w, &child) != 0)
 		return -1;
 	close(ready[1]);
 	for (size_t h = 0; h < N_HIERS; h++) {
@@ -174,14 +151,8 @@ static void test_unknown_paths_refused(void **state)
 
 int main(void)
 {
-	if (!tcg_is_root() || access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		printf("needs root and kernel BTF\n");
+	if (!tcg_hybrid_bpf_available())
 		return 77;
-	}
-	if (access(TCG_ROOT "/cpuacct/cpuacct.usage", R_OK) != 0 || access(TCG_ROOT "/unified/cgroup.procs", R_OK) != 0) {
-		printf("needs the hybrid cgroup layout\n");
-		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_stats_as_files),
 		cmocka_unit_test(test_unknown_paths_refused),
