@@ -112,6 +112,21 @@ static inline int tcg_mkdir(const char *path)
 	return 0;
 }
 
+/* Makes REL under TCG_ROOT in each of the n hierarchies; a directory that
+ * already exists is left alone (and not tracked for cleanup). */
+static inline int tcg_mkdir_all(const char *const *hiers, size_t n, const char *rel)
+{
+	for (size_t h = 0; h < n; h++) {
+		char path[1024];
+		tcg_fmt(path, sizeof(path), "%s/%s/%s", TCG_ROOT, hiers[h], rel);
+		if (access(path, F_OK) == 0)
+			continue;
+		if (tcg_mkdir(path) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Removes a directory made with tcg_mkdir now (and forgets it). */
 static inline int tcg_rmdir(const char *path)
 {

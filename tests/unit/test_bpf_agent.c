@@ -39,15 +39,7 @@ struct fixture {
 /* Creates REL in every hierarchy; tracked for cleanup unless it existed. */
 static int mk_all(const char *rel)
 {
-	for (size_t h = 0; h < N_HIERS; h++) {
-		char path[1024];
-		tcg_fmt(path, sizeof(path), "%s/%s/%s", TCG_ROOT, hiers[h], rel);
-		if (access(path, F_OK) == 0)
-			continue;
-		if (tcg_mkdir(path) != 0)
-			return -1;
-	}
-	return 0;
+	return tcg_mkdir_all(hiers, N_HIERS, rel);
 }
 
 static int join_all(const char *rel, pid_t pid)

@@ -25,15 +25,7 @@ static const char *const hiers[] = { "cpu", "cpuacct", "memory", "pids", "unifie
 
 static int mk_all(const char *rel)
 {
-	for (size_t h = 0; h < N_HIERS; h++) {
-		char path[1024];
-		tcg_fmt(path, sizeof(path), "%s/%s/%s", TCG_ROOT, hiers[h], rel);
-		if (access(path, F_OK) == 0)
-			continue;
-		if (tcg_mkdir(path) != 0)
-			return -1;
-	}
-	return 0;
+	return tcg_mkdir_all(hiers, N_HIERS, rel);
 }
 
 static const struct store_container *find(struct store *s, const char *uid, const char *id)
