@@ -53,16 +53,6 @@ static uint64_t backoff_ns(unsigned failures, uint64_t cap_ns, unsigned *seed)
 	return b / 2 + (uint64_t)((double)rand_r(seed) / RAND_MAX * (double)(b / 2));
 }
 
-static struct timespec realtime_after(uint64_t ns)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	uint64_t t = (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec + ns;
-	ts.tv_sec = (time_t)(t / NSEC_PER_SEC);
-	ts.tv_nsec = (long)(t % NSEC_PER_SEC);
-	return ts;
-}
-
 static void *stream_thread(void *arg)
 {
 	struct push_stream *s = arg;
@@ -112,7 +102,7 @@ static void *stream_thread(void *arg)
 		} else {
 			free(data);
 		}
-		struct timespec until = realtime_after(backoff_ns(failures, cap_ns, &s->seed));
+		struct timespec until = clock_realtime_after(backoff_ns(failures, cap_ns, &s->seed));
 		while (!s->stopping && pthread_cond_timedwait(&s->wake, &s->lock, &until) != ETIMEDOUT)
 			;
 		if (s->stopping)

@@ -63,16 +63,6 @@ static void on_stream_failure(void *arg)
 	pthread_mutex_unlock(&p->lock);
 }
 
-static struct timespec realtime_after(uint64_t ns)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	uint64_t t = (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec + ns;
-	ts.tv_sec = (time_t)(t / NSEC_PER_SEC);
-	ts.tv_nsec = (long)(t % NSEC_PER_SEC);
-	return ts;
-}
-
 /* Under lock: a private copy of the newest report for a new stream. */
 static void seed(struct agent_push *p, struct push_stream *s)
 {
@@ -195,7 +185,7 @@ static void *resolver_thread(void *arg)
 		uint64_t now = clock_monotonic_ns();
 		uint64_t next = last_ns + (p->resolve_soon ? RESOLVE_MIN_NS : RESOLVE_INTERVAL_NS);
 		if (last_ns != 0 && now < next) {
-			struct timespec until = realtime_after(next - now);
+			struct timespec until = clock_realtime_after(next - now);
 			pthread_cond_timedwait(&p->wake, &p->lock, &until);
 			continue;
 		}

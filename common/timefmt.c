@@ -22,6 +22,12 @@ uint64_t clock_realtime_ns(void)
 	return clock_ns(CLOCK_REALTIME);
 }
 
+struct timespec clock_realtime_after(uint64_t ns)
+{
+	uint64_t t = clock_realtime_ns() + ns;
+	return (struct timespec){ .tv_sec = (time_t)(t / 1000000000ULL), .tv_nsec = (long)(t % 1000000000ULL) };
+}
+
 void time_format_rfc3339(uint64_t realtime_ns, char *out, size_t size)
 {
 	time_t secs = (time_t)(realtime_ns / 1000000000ULL);

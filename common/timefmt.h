@@ -6,9 +6,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 uint64_t clock_monotonic_ns(void);
 uint64_t clock_realtime_ns(void);
+/* The realtime clock ns from now, as pthread_cond_timedwait takes it. */
+struct timespec clock_realtime_after(uint64_t ns);
 
 /* "2006-01-02T15:04:05Z" in UTC; out must hold at least 21 bytes. */
 void time_format_rfc3339(uint64_t realtime_ns, char *out, size_t size);
