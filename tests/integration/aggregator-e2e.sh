@@ -52,13 +52,6 @@ show_logs() {
 		tail -n 15 "$CTRD_DIR/$f" 2>/dev/null
 	done
 }
-check() { # check DESCRIPTION: fails with the logs when the last command failed
-	if [ $? -ne 0 ]; then
-		show_logs
-		fail "$1"
-	fi
-	echo "ok: $1"
-}
 
 ctrd_init "$(mktemp -d /tmp/cadet-agg-e2e.XXXXXX)"
 check "containerd config, CNI config and images prepared"

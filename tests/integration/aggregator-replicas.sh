@@ -63,13 +63,6 @@ show_logs() {
 		tail -n 15 "$TMP/$f" 2>/dev/null
 	done
 }
-check() { # check DESCRIPTION: fails with the logs when the last command failed
-	if [ $? -ne 0 ]; then
-		show_logs
-		fail "$1"
-	fi
-	echo "ok: $1"
-}
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 mkdir "$TMP/a" "$TMP/b"

@@ -59,13 +59,6 @@ show_logs() {
 	echo "--- containerd log"
 	grep -v 'level=info' "$CTRD_DIR/containerd.log" 2>/dev/null | tail -n 10
 }
-check() { # check DESCRIPTION: fails with the logs when the last command failed
-	if [ $? -ne 0 ]; then
-		show_logs
-		fail "$1"
-	fi
-	echo "ok: $1"
-}
 
 ctrd_init "$(mktemp -d /tmp/cadet-cri.XXXXXX)"
 check "containerd config, CNI config and images prepared"

@@ -71,17 +71,8 @@ show_logs() {
 		tail -n 25 "$TMP/$f" 2>/dev/null
 	done
 }
-# check DESCRIPTION: passes if the last command succeeded, else prints the
-# logs and fails. The command prints what it compared when it fails; the
-# description must not hold a command substitution, whose status would
-# replace the one check looks at.
-check() {
-	if [ $? -ne 0 ]; then
-		show_logs
-		fail "$1"
-	fi
-	echo "ok: $1"
-}
+# check (tests/lib/agent.sh) runs show_logs on failure; each checked
+# command prints what it compared when it fails.
 now_ns() { date +%s%N; }
 ms_since() { echo $((($(now_ns) - $1) / 1000000)); }
 # since START_NS CMD...: runs CMD, sets SINCE_MS to the ms from START_NS to

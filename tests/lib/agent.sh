@@ -1,6 +1,6 @@
 # tests/lib/agent.sh: shell helpers the integration tests share: a free
-# loopback port, waiting for an HTTP endpoint, starting cadet-agent in the
-# background, and real-cgroup setup/teardown on this machine's hierarchy.
+# loopback port, waiting for an HTTP endpoint, failing and checking steps
+# (fail, check), and real-cgroup setup/teardown on this machine's hierarchy.
 # Source it with `. tests/lib/agent.sh`; it uses $BUILD (default build).
 
 BUILD=${BUILD:-build}
@@ -29,6 +29,18 @@ wait_url() {
 fail() {
 	echo "FAIL: $*" >&2
 	exit 1
+}
+
+# check DESCRIPTION: passes ("ok: DESCRIPTION") when the last command
+# succeeded; otherwise runs the test's own show_logs and fails. DESCRIPTION
+# must not hold a command substitution, whose status would replace the one
+# check looks at.
+check() {
+	if [ $? -ne 0 ]; then
+		show_logs
+		fail "$1"
+	fi
+	echo "ok: $1"
 }
 
 # The cgroup directories a container needs on this hybrid machine: every
