@@ -1,6 +1,8 @@
 # tests/lib/agent.sh: shell helpers the integration tests share: a free
 # loopback port, waiting for an HTTP endpoint, failing and checking steps
-# (fail, check), and real-cgroup setup/teardown on this machine's hierarchy.
+# (fail, check), a part that cannot run (skip_part), stopping a process
+# within a deadline (stop_pid), and real-cgroup setup/teardown on this
+# machine's hierarchy.
 # Source it with `. tests/lib/agent.sh`; it uses $BUILD (default build).
 
 BUILD=${BUILD:-build}
@@ -41,6 +43,34 @@ check() {
 		fail "$1"
 	fi
 	echo "ok: $1"
+}
+
+# skip_part NAME REASON: a part of this test cannot run here. Prints the
+# marker tests/run-tests.sh reports as "SKIP  integration/TEST/NAME: REASON"
+# (counted as a skip, held against tests/expected-skips); the test goes on.
+skip_part() {
+	[ $# -ge 2 ] && [ -n "$2" ] || fail "skip_part NAME REASON: no reason given for '${1:-}'"
+	_part=$1
+	shift
+	echo "cadet-test: skip-part $_part: $*"
+}
+
+# stop_pid PID [SECONDS]: SIGTERM, up to SECONDS (default 10) for PID to
+# exit, then SIGKILL; returns PID's exit status (137 after the SIGKILL) so a
+# daemon that ignores SIGTERM cannot hang the test. Quiet when PID is gone.
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return; }
+	_n=$(( ${2:-10} * 10 ))
+	# A child that exited stays a zombie (state Z) until it is waited for.
+	while [ "$_n" -gt 0 ] && [ -e "/proc/$1" ] && [ "$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]; do
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	if [ "$_n" -eq 0 ]; then
+		echo "pid $1 still running ${2:-10} s after SIGTERM: SIGKILL" >&2
+		kill -KILL "$1" 2>/dev/null
+	fi
+	wait "$1"
 }
 
 # The cgroup directories a container needs on this hybrid machine: every

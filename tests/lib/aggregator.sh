@@ -12,12 +12,16 @@
 #                          to restart on the same ones), logging to
 #                          DIR/aggregator.log; sets AGG_PID, AGG_HTTPS_PORT,
 #                          AGG_GRPC_PORT (ports from its log)
-#   agg_stop               SIGTERM, wait; returns the daemon's exit status
+#   agg_stop               SIGTERM, wait (SIGKILL after AGG_STOP_S, default 30
+#                          seconds); returns the daemon's exit status
 #   agg_kubeconfig FILE DIR [nocert]   a kubeconfig for https://127.0.0.1:PORT
 #                          with the test CA (and the client certificate)
 #   agg_wait CMD...        retries CMD for up to AGG_WAIT_S seconds (default 10)
 #
-# Needs BUILD (the build directory) with cadet-aggregator and tests/push-report.
+# Needs BUILD (the build directory) with cadet-aggregator and tests/push-report,
+# and tests/lib/agent.sh (stop_pid, skip_part), which it sources if needed.
+
+command -v stop_pid >/dev/null 2>&1 || . tests/lib/agent.sh
 
 AGG_PID=""
 AGG_BIN=${BUILD:-build}/cadet-aggregator
@@ -75,8 +79,7 @@ agg_start() {
 
 agg_stop() {
 	[ -n "$AGG_PID" ] || return 0
-	kill -TERM "$AGG_PID" 2>/dev/null
-	wait "$AGG_PID"
+	stop_pid "$AGG_PID" "${AGG_STOP_S:-30}"
 	rc=$?
 	AGG_PID=""
 	return $rc
