@@ -31,13 +31,11 @@ WRITER_PID=""
 
 stop_agent() {
 	if [ -n "$WRITER_PID" ]; then
-		kill "$WRITER_PID" 2>/dev/null
-		wait "$WRITER_PID" 2>/dev/null
+		stop_pid "$WRITER_PID" 2>/dev/null
 		WRITER_PID=""
 	fi
 	if [ -n "$AGENT_PID" ]; then
-		kill "$AGENT_PID" 2>/dev/null
-		wait "$AGENT_PID" 2>/dev/null
+		stop_pid "$AGENT_PID" 2>/dev/null
 		AGENT_PID=""
 	fi
 }
@@ -486,8 +484,7 @@ for spec in v2-systemd:v2 v1-cgroupfs:v1; do
 	python3 "$TMP/check.py" cpu-writer "$tree" "$layout" 250000000 &
 	WRITER_PID=$!
 	check rate "$base" "$tree" "$layout" 250000000
-	kill "$WRITER_PID" 2>/dev/null
-	wait "$WRITER_PID" 2>/dev/null
+	stop_pid "$WRITER_PID" 2>/dev/null
 	WRITER_PID=""
 	echo "$fixture: a quarter core reported as usageNanoCores"
 
@@ -500,8 +497,7 @@ for spec in v2-systemd:v2 v1-cgroupfs:v1; do
 		fail "$fixture: agent logged problems on a clean tree"
 	fi
 	# SIGTERM ends the agent cleanly (exit 0; under ASan, also no leaks)
-	kill "$AGENT_PID"
-	wait "$AGENT_PID"
+	stop_pid "$AGENT_PID"
 	rc=$?
 	AGENT_PID=""
 	[ "$rc" -eq 0 ] || { cat "$TMP/$fixture.log"; fail "$fixture: agent exited with $rc after SIGTERM"; }

@@ -25,7 +25,7 @@ BURN_PID=""
 MEM_PID=""
 
 cleanup() {
-	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
+	[ -n "$AGENT_PID" ] && stop_pid "$AGENT_PID" 2>/dev/null
 	[ -n "$BURN_PID" ] && kill -9 "$BURN_PID" 2>/dev/null
 	[ -n "$MEM_PID" ] && kill -9 "$MEM_PID" 2>/dev/null
 	cgroup_rm "$POD/$CPU_CTR" "$POD/$MEM_CTR" "$POD"

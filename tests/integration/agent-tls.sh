@@ -14,7 +14,7 @@ set -u
 TMP=$(mktemp -d)
 AGENT_PID=""
 cleanup() {
-	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
+	[ -n "$AGENT_PID" ] && stop_pid "$AGENT_PID" 2>/dev/null
 	rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
@@ -76,7 +76,7 @@ fi
 grep -q "debug-listen-any" "$TMP/refused.log" || fail "the refusal must name --debug-listen-any"
 
 # Without a certificate the agent makes its own and says so.
-kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null
+stop_pid "$AGENT_PID" 2>/dev/null
 P2=$(free_port)
 "$CADET_AGENT" --listen "127.0.0.1:$P2" --debug-listen "" --container-runtime-endpoint "" --bpf=false \
 	> "$TMP/self.log" 2>&1 &

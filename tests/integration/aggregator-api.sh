@@ -25,8 +25,8 @@ fi
 TMP=$(mktemp -d /tmp/cadet-agg-api.XXXXXX)
 PUSHER_PID=""
 cleanup() {
-	[ -n "$PUSHER_PID" ] && kill "$PUSHER_PID" 2>/dev/null && wait "$PUSHER_PID" 2>/dev/null
-	[ -n "$AGG_PID" ] && kill "$AGG_PID" 2>/dev/null && wait "$AGG_PID" 2>/dev/null
+	[ -n "$PUSHER_PID" ] && stop_pid "$PUSHER_PID" 2>/dev/null
+	[ -n "$AGG_PID" ] && stop_pid "$AGG_PID" 2>/dev/null
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

@@ -38,8 +38,7 @@ AGENT_A_PID=""
 AGENT_B_PID=""
 cleanup() {
 	for pid in $AGENT_A_PID $AGENT_B_PID $AGG_PID; do
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		stop_pid "$pid" 2>/dev/null
 	done
 	ctrd_cleanup
 }
@@ -143,8 +142,7 @@ PY
 judge || judge || judge
 check "burner usage in PodMetrics within 10% of half a core"
 
-kill "$AGENT_B_PID"
-wait "$AGENT_B_PID" 2>/dev/null
+stop_pid "$AGENT_B_PID" 2>/dev/null
 AGENT_B_PID=""
 killed=$(date +%s)
 AGG_WAIT_S=12 agg_wait nodes_are e2e-node-a

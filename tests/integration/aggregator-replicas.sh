@@ -49,8 +49,7 @@ TMP=$(mktemp -d /tmp/cadet-agg-replicas.XXXXXX)
 A_PID="" B_PID="" AGENT_PID=""
 cleanup() {
 	for pid in $AGENT_PID $A_PID $B_PID; do
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		stop_pid "$pid" 2>/dev/null
 	done
 	rm -rf "$TMP"
 }
@@ -112,8 +111,7 @@ echo "both served the node $(($(now_ms) - started)) ms after the agent started"
 grep -q "pushing to 2 address(es)" "$TMP/agent.log"
 check "the agent resolved localhost:$P to two addresses"
 
-kill "$B_PID"
-wait "$B_PID"
+stop_pid "$B_PID"
 check "aggregator B stopped cleanly"
 B_PID=""
 t0=$(node_ts "$A_HTTPS")
@@ -150,8 +148,7 @@ if [ -n "$IN_NS" ]; then
 	# ::1 leaves DNS and B goes down: the failed sends make the agent
 	# resolve again (at most every 10 s) and close that stream.
 	printf '127.0.0.1 localhost\n' >"$TMP/hosts"
-	kill "$B_PID"
-	wait "$B_PID"
+	stop_pid "$B_PID"
 	B_PID=""
 	gone=$(now_ms)
 	AGG_WAIT_S=15 agg_wait grep -q "pushing to 1 address(es): 127.0.0.1:$P" "$TMP/agent.log"
@@ -161,8 +158,7 @@ if [ -n "$IN_NS" ]; then
 	check "aggregator A still serves the node"
 fi
 
-kill "$AGENT_PID"
-wait "$AGENT_PID"
+stop_pid "$AGENT_PID"
 check "agent exited 0 on SIGTERM"
 AGENT_PID=""
 echo "ok"

@@ -33,7 +33,7 @@ AGENT_PID=""
 CHILD_PID=""
 
 cleanup() {
-	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
+	[ -n "$AGENT_PID" ] && stop_pid "$AGENT_PID" 2>/dev/null
 	[ -n "$CHILD_PID" ] && kill -9 "$CHILD_PID" 2>/dev/null
 	cgroup_rm "$POD/$SHORT" "$POD/$OOM" "$POD/$SHORT2" "$POD"
 	rm -rf "$TMP"
@@ -51,8 +51,7 @@ start_agent() {
 
 # stop_agent: SIGTERM; the agent must exit 0 (also: no sanitizer reports).
 stop_agent() {
-	kill "$AGENT_PID"
-	wait "$AGENT_PID"
+	stop_pid "$AGENT_PID"
 	_rc=$?
 	AGENT_PID=""
 	[ $_rc -eq 0 ] || { cat "$TMP/agent.log"; fail "agent exited with status $_rc"; }

@@ -57,8 +57,7 @@ cleanup() {
 	# a stopped aggregator would not act on SIGTERM
 	[ -n "$STOPPED" ] && [ -n "$AGG_PID" ] && kill -CONT "$AGG_PID" 2>/dev/null
 	for pid in $AGENT_PID $AGG_PID; do
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		stop_pid "$pid" 2>/dev/null
 	done
 	rm -rf "$TMP"
 }
@@ -299,8 +298,7 @@ check "agent's descriptors: $fds_end now, $FDS_BASE after phase 1 (slack 2)"
 check "agent's threads: $threads_end now, $THREADS_BASE after phase 1 (slack 2)"
 agent_alive
 check "agent never exited"
-kill -TERM "$AGENT_PID"
-wait "$AGENT_PID"
+stop_pid "$AGENT_PID"
 rc=$?
 AGENT_PID=""
 [ $rc -eq 0 ] || { echo "agent exit status $rc"; false; }

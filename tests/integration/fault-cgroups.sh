@@ -38,8 +38,8 @@ PRIV=cadet-fault-$$
 REAL_POD=$PRIV/kubepods/besteffort/podfa017000-0000-4000-8000-$(printf '%012x' $$)
 
 cleanup() {
-	[ -n "$CHURN_PID" ] && kill "$CHURN_PID" 2>/dev/null && wait "$CHURN_PID" 2>/dev/null
-	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
+	[ -n "$CHURN_PID" ] && stop_pid "$CHURN_PID" 2>/dev/null
+	[ -n "$AGENT_PID" ] && stop_pid "$AGENT_PID" 2>/dev/null
 	for c in $CGROUP_DIRS; do
 		[ -d "/sys/fs/cgroup/$c/$PRIV" ] || continue
 		find "/sys/fs/cgroup/$c/$PRIV" -depth -type d -exec rmdir {} \; 2>/dev/null
@@ -66,8 +66,7 @@ start_agent() {
 # stop_agent: SIGTERM; the agent must exit 0 (in a sanitizer build that
 # includes LeakSanitizer's check at exit).
 stop_agent() {
-	kill -TERM "$AGENT_PID"
-	wait "$AGENT_PID"
+	stop_pid "$AGENT_PID"
 	_rc=$?
 	AGENT_PID=""
 	[ $_rc -eq 0 ] || { tail -n 40 "$TMP/agent.log"; fail "agent exited $_rc after SIGTERM"; }

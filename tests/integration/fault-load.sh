@@ -28,8 +28,8 @@ TMP=$(mktemp -d)
 AGENT_PID=""
 TOUCH_PID=""
 cleanup() {
-	[ -n "$TOUCH_PID" ] && kill "$TOUCH_PID" 2>/dev/null && wait "$TOUCH_PID" 2>/dev/null
-	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
+	[ -n "$TOUCH_PID" ] && stop_pid "$TOUCH_PID" 2>/dev/null
+	[ -n "$AGENT_PID" ] && stop_pid "$AGENT_PID" 2>/dev/null
 	rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
@@ -118,8 +118,7 @@ echo "collection: $((c1 - c0)) cycles in ${elapsed}s of load (want at least $wan
 
 # The newest data is served once the load is gone: the last value written
 # shows up within two cycles.
-kill "$TOUCH_PID"
-wait "$TOUCH_PID" 2>/dev/null
+stop_pid "$TOUCH_PID" 2>/dev/null
 TOUCH_PID=""
 last=$(cat "$TMP/last")
 first_ctr=${CTRS# }
@@ -138,8 +137,7 @@ for pod in json.load(sys.stdin)["pods"]:
 	[ $i -lt 30 ] || fail "summary shows $got, want ${last}000 (the last value written)"
 	sleep 0.1
 done
-kill -TERM "$AGENT_PID"
-wait "$AGENT_PID"
+stop_pid "$AGENT_PID"
 rc=$?
 AGENT_PID=""
 [ $rc -eq 0 ] || { tail -n 40 "$TMP/agent.log"; fail "agent exited $rc after SIGTERM"; }

@@ -47,8 +47,8 @@ AGENT_PID=""
 CHURN_PID=""
 
 cleanup() {
-	[ -n "$CHURN_PID" ] && kill "$CHURN_PID" 2>/dev/null && wait "$CHURN_PID" 2>/dev/null
-	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
+	[ -n "$CHURN_PID" ] && stop_pid "$CHURN_PID" 2>/dev/null
+	[ -n "$AGENT_PID" ] && stop_pid "$AGENT_PID" 2>/dev/null
 	# deepest first, in every controller
 	for c in $CGROUP_DIRS; do
 		[ -d "/sys/fs/cgroup/$c/$SOAK" ] || continue
@@ -153,8 +153,7 @@ fi
 for p in /stats/summary /metrics/resource /metrics /healthz; do
 	curl -fsS -o /dev/null "http://127.0.0.1:$PORT$p" || fail "$p after the soak"
 done
-kill -TERM "$AGENT_PID"
-wait "$AGENT_PID"
+stop_pid "$AGENT_PID"
 rc=$?
 AGENT_PID=""
 [ $rc -eq 0 ] || { tail -n 40 "$TMP/agent.log"; fail "agent exited $rc after SIGTERM"; }

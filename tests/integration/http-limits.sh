@@ -44,8 +44,8 @@ cleanup() {
 	for pid in $(jobs -p); do
 		kill "$pid" 2>/dev/null
 	done
-	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
-	[ -n "$AGG_PID" ] && kill "$AGG_PID" 2>/dev/null && wait "$AGG_PID" 2>/dev/null
+	[ -n "$AGENT_PID" ] && stop_pid "$AGENT_PID" 2>/dev/null
+	[ -n "$AGG_PID" ] && stop_pid "$AGG_PID" 2>/dev/null
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -185,8 +185,7 @@ now=$(fds "$AGENT_PID")
 now=$(fds "$AGG_PID")
 [ "$now" -le $((AGG_FDS + 2)) ] || fail "aggregator has $now open descriptors, $AGG_FDS before the test"
 
-kill -TERM "$AGENT_PID"
-wait "$AGENT_PID" || fail "agent exit status $? on SIGTERM"
+stop_pid "$AGENT_PID" || fail "agent exit status $? on SIGTERM"
 AGENT_PID=""
 agg_stop || fail "aggregator exit status $? on SIGTERM"
 echo "PASS"

@@ -22,9 +22,9 @@ AGENT_PID=""
 AGG_PID=""
 LISTENER_PID=""
 cleanup() {
-	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
-	[ -n "$AGG_PID" ] && kill "$AGG_PID" 2>/dev/null && wait "$AGG_PID" 2>/dev/null
-	[ -n "$LISTENER_PID" ] && kill "$LISTENER_PID" 2>/dev/null && wait "$LISTENER_PID" 2>/dev/null
+	[ -n "$AGENT_PID" ] && stop_pid "$AGENT_PID" 2>/dev/null
+	[ -n "$AGG_PID" ] && stop_pid "$AGG_PID" 2>/dev/null
+	[ -n "$LISTENER_PID" ] && stop_pid "$LISTENER_PID" 2>/dev/null
 	rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
@@ -87,8 +87,7 @@ kill -0 "$AGENT_PID" 2>/dev/null || fail "agent died on SIGHUP"
 grep -q "SIGHUP" "$TMP/agent.log" || { cat "$TMP/agent.log"; fail "SIGHUP not logged"; }
 curl -fsSk -o /dev/null "https://127.0.0.1:$PORT/healthz" || fail "agent stopped serving after SIGHUP"
 
-kill -TERM "$AGENT_PID"
-wait "$AGENT_PID"
+stop_pid "$AGENT_PID"
 rc=$?
 AGENT_PID=""
 [ $rc -eq 0 ] || { cat "$TMP/agent.log"; fail "agent exited $rc on SIGTERM"; }
@@ -104,8 +103,7 @@ if [ -x "$CADET_AGGREGATOR" ]; then
 	AGG_PID=$!
 	wait_for '^READY=1' 10
 	curl -fsSk -o /dev/null "https://127.0.0.1:$API_PORT/healthz" || { cat "$TMP/agg.log"; fail "aggregator READY but /healthz fails"; }
-	kill -TERM "$AGG_PID"
-	wait "$AGG_PID"
+	stop_pid "$AGG_PID"
 	rc=$?
 	AGG_PID=""
 	[ $rc -eq 0 ] || { cat "$TMP/agg.log"; fail "aggregator exited $rc on SIGTERM"; }
