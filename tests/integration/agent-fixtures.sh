@@ -22,7 +22,9 @@ set -u
 
 command -v python3 >/dev/null 2>&1 || { echo "skipped: python3 is missing"; exit 77; }
 command -v curl >/dev/null 2>&1 || { echo "skipped: curl is missing"; exit 77; }
-command -v promtool >/dev/null 2>&1 || { echo "skipped: promtool is missing (Debian package prometheus)"; exit 77; }
+PROMTOOL=promtool
+command -v promtool >/dev/null 2>&1 ||
+	{ PROMTOOL=""; skip_part promtool "promtool is missing (Debian package prometheus): the text format is not checked"; }
 [ -x "$CADET_AGENT" ] || fail "$CADET_AGENT is not built"
 
 TMP=$(mktemp -d)
@@ -454,6 +456,7 @@ check() {
 
 promcheck() {
 	curl -fsS "$base$1" > "$TMP/$fixture.prom" || fail "$fixture: GET $1"
+	[ -n "$PROMTOOL" ] || return 0
 	promtool check metrics < "$TMP/$fixture.prom" > "$TMP/$fixture.promtool" 2>&1 || {
 		cat "$TMP/$fixture.promtool"
 		fail "$fixture: promtool check metrics rejects $1"

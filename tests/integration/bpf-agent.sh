@@ -85,10 +85,6 @@ wait_cycle() {
 cgroup_mk "$POD/$OOM" || fail "cannot create $POD/$OOM"
 echo 33554432 > "/sys/fs/cgroup/memory/$POD/$OOM/memory.limit_in_bytes" || fail "cannot set the memory limit"
 start_agent
-if ! grep -q "BPF o[nf]" "$TMP/agent.log"; then
-	echo "skipped: this cadet-agent does not wire BPF into its loop (agent/main.c hook missing)"
-	exit 77
-fi
 grep -q "BPF on" "$TMP/agent.log" || { cat "$TMP/agent.log"; fail "the agent did not turn BPF on"; }
 
 # Right after the first cycle: both containers live between this cycle and the next.
@@ -164,6 +160,6 @@ if command -v setpriv >/dev/null 2>&1; then
 	stop_agent
 	echo "without CAP_BPF/CAP_PERFMON/CAP_SYS_ADMIN: $(grep -o "BPF off.*" "$TMP/agent.log" | head -c 200)"
 else
-	echo "note: setpriv missing, the no-privilege fallback was not exercised"
+	skip_part no-privileges "setpriv is missing (util-linux): the fallback without BPF privileges is not exercised"
 fi
 echo "PASS"

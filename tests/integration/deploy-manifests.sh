@@ -36,7 +36,7 @@ if command -v kubectl >/dev/null 2>&1; then
 	kubectl kustomize deploy/ >"$TMP/kustomized.yaml" 2>"$TMP/kustomize.err" ||
 		{ cat "$TMP/kustomize.err"; fail "kubectl kustomize deploy/ failed"; }
 else
-	echo "note: no kubectl; the kustomization is checked by file list only"
+	skip_part kustomize "kubectl is missing: the kustomization is checked by file list only"
 	: >"$TMP/kustomized.yaml"
 fi
 

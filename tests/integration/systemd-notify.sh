@@ -108,5 +108,7 @@ if [ -x "$CADET_AGGREGATOR" ]; then
 	AGG_PID=""
 	[ $rc -eq 0 ] || { cat "$TMP/agg.log"; fail "aggregator exited $rc on SIGTERM"; }
 	wait_for '^STOPPING=1' 2
+else
+	fail "$CADET_AGGREGATOR not built"
 fi
 echo "ok: socket activation, READY/STATUS, watchdog, SIGHUP, STOPPING"
