@@ -29,6 +29,7 @@ cleanup() {
 	[ -n "$BURN_PID" ] && kill -9 "$BURN_PID" 2>/dev/null
 	[ -n "$MEM_PID" ] && kill -9 "$MEM_PID" 2>/dev/null
 	cgroup_rm "$POD/$CPU_CTR" "$POD/$MEM_CTR" "$POD"
+	cgroup_rm_made
 	rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM

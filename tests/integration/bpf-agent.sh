@@ -36,6 +36,7 @@ cleanup() {
 	[ -n "$AGENT_PID" ] && stop_pid "$AGENT_PID" 2>/dev/null
 	[ -n "$CHILD_PID" ] && kill -9 "$CHILD_PID" 2>/dev/null
 	cgroup_rm "$POD/$SHORT" "$POD/$OOM" "$POD/$SHORT2" "$POD"
+	cgroup_rm_made
 	rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM

@@ -77,10 +77,21 @@ stop_pid() {
 # v1 controller cadet reads plus the cgroup2 mount.
 CGROUP_DIRS="cpu cpuacct memory pids unified"
 
-# cgroup_mk RELPATH: creates RELPATH under each controller in CGROUP_DIRS.
+# Every directory cgroup_mk created (parents included), newest first, as
+# CONTROLLER/RELPATH; cgroup_rm_made removes them.
+CGROUP_MADE=""
+
+# cgroup_mk RELPATH: creates RELPATH and its missing parents under each
+# controller in CGROUP_DIRS, recording what it created. Not in a subshell.
 cgroup_mk() {
 	for _c in $CGROUP_DIRS; do
-		mkdir -p "/sys/fs/cgroup/$_c/$1" || return 1
+		_rel=""
+		for _part in $(echo "$1" | tr '/' ' '); do
+			_rel=${_rel:+$_rel/}$_part
+			[ -d "/sys/fs/cgroup/$_c/$_rel" ] && continue
+			mkdir "/sys/fs/cgroup/$_c/$_rel" || return 1
+			CGROUP_MADE="$_c/$_rel $CGROUP_MADE"
+		done
 	done
 }
 
@@ -91,21 +102,35 @@ cgroup_join() {
 	done
 }
 
-# cgroup_rm RELPATH...: kills what is left in each cgroup and removes it,
-# deepest first, in every controller; quiet when already gone.
+# cgroup_rmdir DIR: kills what is left in the cgroup DIR and removes it;
+# quiet when already gone.
+cgroup_rmdir() {
+	[ -d "$1" ] || return 0
+	for _pid in $(cat "$1/cgroup.procs" 2>/dev/null); do
+		kill -9 "$_pid" 2>/dev/null
+	done
+	_i=0
+	while ! rmdir "$1" 2>/dev/null && [ $_i -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
+# cgroup_rm RELPATH...: removes each cgroup, in the order given (deepest
+# first), in every controller.
 cgroup_rm() {
 	for _p in "$@"; do
 		for _c in $CGROUP_DIRS; do
-			_d="/sys/fs/cgroup/$_c/$_p"
-			[ -d "$_d" ] || continue
-			for _pid in $(cat "$_d/cgroup.procs" 2>/dev/null); do
-				kill -9 "$_pid" 2>/dev/null
-			done
-			_i=0
-			while ! rmdir "$_d" 2>/dev/null && [ $_i -lt 50 ]; do
-				sleep 0.1
-				_i=$((_i + 1))
-			done
+			cgroup_rmdir "/sys/fs/cgroup/$_c/$_p"
 		done
 	done
+}
+
+# cgroup_rm_made: removes every directory cgroup_mk created, parents such as
+# kubepods and kubepods/burstable included, newest first, in every controller.
+cgroup_rm_made() {
+	for _m in $CGROUP_MADE; do
+		cgroup_rmdir "/sys/fs/cgroup/$_m"
+	done
+	CGROUP_MADE=""
 }
