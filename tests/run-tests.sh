@@ -21,15 +21,16 @@
 # test's .c file). Past it the test's session gets SIGTERM, SIGKILL after
 # 10 s; it fails and the tail of its log is printed.
 #
-# Leftovers. Before and after each test the runner lists what tests make on
-# this machine: cgroup directories named kubepods* or cadet-* (and everything
-# under them) in every hierarchy, mounts under /tmp and the build folder,
-# network namespaces, cadet* network links, cadet-agent / cadet-aggregator /
-# containerd processes of this tree or of a test's /tmp directory, and any
-# process still in the test's session after it exited (those are killed).
-# Anything new fails the test, with the list. When another run holds the
-# machine's test lock (CADET_ITEST_LOCK, /tmp/cadet-itest.lock) the
-# machine-wide lists would show its work, so only the session is checked.
+# Leftovers. Every process a test starts carries CADET_TEST_RUN (this run's
+# id and the test's name) in its environment, containerd and its shims
+# included; one still alive after the test (or still in its session) is a
+# leftover, and is killed. Before and after each test the runner also lists
+# what tests make on this machine: cgroup directories named kubepods* or
+# cadet-* (and everything under them) in every hierarchy, mounts under /tmp
+# and the build folder, network namespaces and cadet* network links. Anything
+# new fails the test, with the list. When another run holds the machine's
+# test lock (CADET_ITEST_LOCK, /tmp/cadet-itest.lock) those lists would show
+# its work, so only the test's own processes are checked.
 set -u
 BUILD=${BUILD:-build}
 export BUILD
@@ -46,7 +47,7 @@ logdir=$BUILD/test-logs
 mkdir -p "$logdir/unit" "$logdir/integration" || exit 2 # test names are unit/NAME, integration/NAME
 work=$(mktemp -d "${TMPDIR:-/tmp}/cadet-run-tests.XXXXXX") || exit 2
 passed=0 failed=0 skipped=0 failed_names="" unexpected_skips="" lock_note=""
-cur_sid="" cur_watch=""
+cur_watch="" test_id="" run_id=$$.$(date +%s)
 
 # ---- the tests to run, and the expected skips ---------------------------
 
@@ -117,53 +118,55 @@ record_skip() {
 	fi
 }
 
-# ---- sessions and deadlines ---------------------------------------------
+# ---- a test's processes, and deadlines ------------------------------------
 
-# session_pids SID: the processes of a session.
-session_pids() {
-	ps -eo pid=,sid= | awk -v s="$1" '$2 == s { print $1 }'
+# test_pids: the processes of the running test: its session (sid) and every
+# process whose environment carries its CADET_TEST_RUN (test_id).
+test_pids() {
+	{
+		[ -n "${sid:-}" ] && ps -eo pid=,sid= | awk -v s="$sid" '$2 == s { print $1 }'
+		grep -lzxF "CADET_TEST_RUN=$test_id" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3
+	} | sort -un
 }
 
-# kill_session SID SIGNAL: signals the session's process group and every
-# process of the session that moved to another group.
-kill_session() {
-	kill -"$2" -- "-$1" 2>/dev/null
-	for _p in $(session_pids "$1"); do
-		kill -"$2" "$_p" 2>/dev/null
+# kill_test SIGNAL: signals the test's process group and all its processes.
+kill_test() {
+	[ -n "${sid:-}" ] && kill -"$1" -- "-$sid" 2>/dev/null
+	for _p in $(test_pids); do
+		kill -"$1" "$_p" 2>/dev/null
 	done
 }
 
-# session_ends SID TENTHS: waits up to TENTHS tenths of a second for the
-# session to have no process left; false if some are still there.
-session_ends() {
-	_until=$(($(date +%s%N) / 100000000 + $2))
-	while [ -n "$(session_pids "$1")" ]; do
+# test_ends TENTHS: waits up to TENTHS tenths of a second for the test to
+# have no process left; false if some are still there.
+test_ends() {
+	_until=$(($(date +%s%N) / 100000000 + $1))
+	while [ -n "$(test_pids)" ]; do
 		[ "$(($(date +%s%N) / 100000000))" -lt "$_until" ] || return 1
 		sleep 0.1
 	done
 }
 
-# end_session SID: TERM, up to the grace period, then KILL.
-end_session() {
-	kill_session "$1" TERM
-	session_ends "$1" $((kill_grace_s * 10)) || kill_session "$1" KILL
+# end_test: TERM, up to the grace period, then KILL; says which it took.
+end_test() {
+	echo SIGTERM
+	kill_test TERM
+	test_ends $((kill_grace_s * 10)) && return
+	echo "SIGKILL ${kill_grace_s}s later"
+	kill_test KILL
 }
 
-# watch_deadline SECONDS PIDFILE MARKER: in the background, ends the session
-# whose id is in PIDFILE after SECONDS and leaves MARKER. It sleeps in 1 s
-# steps so that a TERM from the runner leaves no long sleep behind.
+# watch_deadline SECONDS MARKER: in the background, ends the test after
+# SECONDS, writing what it sent to MARKER. It sleeps in 1 s steps so that a
+# TERM from the runner leaves no long sleep behind.
 watch_deadline() {
 	_left=$1
 	while [ "$_left" -gt 0 ]; do
 		sleep 1
 		_left=$((_left - 1))
 	done
-	_sid=$(cat "$2")
-	echo "SIGTERM" >"$3"
-	kill_session "$_sid" TERM
-	session_ends "$_sid" $((kill_grace_s * 10)) && return
-	echo "SIGKILL ${kill_grace_s}s later" >>"$3"
-	kill_session "$_sid" KILL
+	sid=$(cat "$work/sid" 2>/dev/null)
+	end_test >"$2"
 }
 
 # run_bounded LOG DEADLINE_S CMD...: runs CMD in a new session, output to
@@ -172,11 +175,11 @@ run_bounded() {
 	_log=$1 _deadline=$2
 	shift 2
 	rm -f "$work/sid" "$work/deadline-passed"
-	setsid -w sh -c 'echo $$ >"$0" && exec "$@"' "$work/sid" "$@" >"$_log" 2>&1 </dev/null &
+	sid=""
+	CADET_TEST_RUN=$test_id setsid -w sh -c 'echo $$ >"$0" && exec "$@"' "$work/sid" "$@" >"$_log" 2>&1 </dev/null &
 	_launcher=$!
-	watch_deadline "$_deadline" "$work/sid" "$work/deadline-passed" >/dev/null 2>&1 &
+	watch_deadline "$_deadline" "$work/deadline-passed" >/dev/null 2>&1 &
 	cur_watch=$!
-	cur_sid=$_launcher # until the child has written its session id
 	wait "$_launcher" 2>/dev/null # no "Killed" from the shell: the verdict says it
 	rc=$?
 	# Past the deadline the watcher finishes its TERM/KILL; otherwise it stops.
@@ -185,14 +188,14 @@ run_bounded() {
 	cur_watch=""
 	sid=$(cat "$work/sid" 2>/dev/null)
 	timed_out=""
-	[ -e "$work/deadline-passed" ] && timed_out=$(tr '\n' ' ' <"$work/deadline-passed")
+	[ -e "$work/deadline-passed" ] && timed_out=$(sed ':a;N;s/\n/, /;ba' "$work/deadline-passed")
 }
 
-# On ^C or TERM: end the running test's session too, it is not ours to leave.
+# On ^C or TERM: end the running test too, it is not ours to leave.
 interrupted() {
 	[ -n "$cur_watch" ] && kill "$cur_watch" 2>/dev/null
-	[ -s "$work/sid" ] && cur_sid=$(cat "$work/sid")
-	[ -n "$cur_sid" ] && end_session "$cur_sid"
+	sid=$(cat "$work/sid" 2>/dev/null)
+	[ -n "$test_id" ] && end_test >/dev/null
 	echo "interrupted"
 	rm -rf "$work"
 	exit 130
@@ -227,17 +230,11 @@ snapshot() {
 		awk -v t=/tmp/ -v b="$build_abs/" 'index($5, t) == 1 || index($5, b) == 1 { print "mount " $5 }' /proc/self/mountinfo
 		ip netns list 2>/dev/null | awk '{ print "netns " $1 }'
 		ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^cadet/ { sub(/@.*/, "", $2); print "link " $2 }'
-		ps -eo pid=,comm= | while read -r _pid _comm; do
-			case "$_comm" in cadet-agent | cadet-aggregato* | containerd*) ;; *) continue ;; esac
-			_exe=$(readlink "/proc/$_pid/exe" 2>/dev/null)
-			_args=$(tr '\0' ' ' 2>/dev/null <"/proc/$_pid/cmdline")
-			case "$_exe $_args" in *"$root/"* | */tmp/*) echo "process $_pid $_args" ;; esac
-		done
 	} | sort
 }
 
 # leftovers BEFORE: what is new since BEFORE, waiting a little for things on
-# their way out (a killed process, a cgroup being released).
+# their way out (a cgroup being released).
 leftovers() {
 	_i=0
 	while :; do
@@ -270,6 +267,7 @@ skip_parts() {
 run_one() {
 	name=$1 path=$2
 	log=$logdir/$name.log
+	test_id=$run_id/$name
 	deadline_s=$(declared_deadline "$(src_of "$name")")
 	_holder=$(lock_held_elsewhere)
 	snapshot >"$work/before"
@@ -280,28 +278,28 @@ run_one() {
 	esac
 	secs=$(($(date +%s) - start))
 
-	# What the test left: processes in its session (after a deadline they are
-	# part of the kill), then the machine-wide lists.
+	# What the test left: its processes (after a deadline they are part of
+	# the kill), then the machine-wide lists.
 	: >"$work/left"
-	if [ -n "$sid" ] && ! session_ends "$sid" $leftover_grace_ds; then
+	if ! test_ends $leftover_grace_ds; then
 		if [ -z "$timed_out" ]; then
-			for _p in $(session_pids "$sid"); do
-				echo "process $_p $(tr '\0' ' ' 2>/dev/null <"/proc/$_p/cmdline")(still in the test's session; killed)"
+			for _p in $(test_pids); do
+				echo "process $_p $(tr '\0' ' ' 2>/dev/null <"/proc/$_p/cmdline")(killed)"
 			done >"$work/left"
 		fi
-		end_session "$sid"
+		end_test >/dev/null
 	fi
 	[ -z "$_holder" ] && _holder=$(lock_held_elsewhere)
 	if [ -z "$_holder" ]; then
 		leftovers "$work/before" >>"$work/left"
 	elif [ -z "$lock_note" ]; then
 		lock_note=yes
-		echo "note: $lock is held by another run (pid $_holder): leftovers are checked in each test's own session only"
+		echo "note: $lock is held by another run (pid $_holder): only the tests' own processes are checked for leftovers"
 	fi
 
 	why=""
 	if [ -n "$timed_out" ]; then
-		why="deadline ${deadline_s}s passed; its session got ${timed_out% }; ${secs}s"
+		why="deadline ${deadline_s}s passed: its processes got ${timed_out%, }; ${secs}s"
 	elif [ $rc -eq 77 ]; then
 		reason=$(awk 'NF > 0 { l = $0 } END { print l }' "$log" | sed 's/^skip\(ped\)\{0,1\}: //')
 		[ -n "$reason" ] || why="exit 77 (a skip) without saying why"
