@@ -57,7 +57,9 @@ code() { curl -s -o /dev/null -w '%{http_code}' --cacert "$TMP/ca.crt" "$@"; }
 # The TLS 1.2 minimum, with a client that really offers TLS 1.1 (this
 # machine's curl cannot complete a TLS 1.1 handshake with anyone): it must
 # first complete one with a server that accepts TLS 1.1, then fail with
-# the agent.
+# the agent, which must refuse the version itself (a protocol_version
+# alert), not only the TLS 1.1 ciphers (which the default security level
+# would refuse even with a lowered minimum).
 tls11() {
 	python3 -W ignore::DeprecationWarning - "$1" <<'PY'
 import socket, ssl, sys
@@ -83,9 +85,11 @@ wait_for 10 grep -q ACCEPT "$TMP/s_server.log" || fail "openssl s_server did not
 tls11 "$P11" || fail "the TLS 1.1 client must complete a handshake with a server that accepts TLS 1.1"
 wait "$S11_PID"
 S11_PID=""
-if tls11 "$TLS_PORT"; then
+if tls11 "$TLS_PORT" > "$TMP/tls11.out"; then
 	fail "TLS 1.1 must be refused"
 fi
+cat "$TMP/tls11.out"
+grep -q PROTOCOL_VERSION "$TMP/tls11.out" || fail "TLS 1.1 must be refused with a protocol_version alert"
 [ "$(code "http://127.0.0.1:$DBG_PORT/metrics/resource")" = 200 ] || fail "debug listener serves plain HTTP"
 [ "$(code -X POST "http://127.0.0.1:$DBG_PORT/stats/summary")" = 405 ] || fail "POST must get 405"
 curl -s --cert "$TMP/client.crt" --key "$TMP/client.key" --cacert "$TMP/ca.crt" "$S/metrics/resource" |
