@@ -353,6 +353,17 @@ def check_summary(base, root, layout):
     if status != 405:
         die("DELETE /metrics/resource: HTTP %d, want 405" % status)
 
+def cycle_after(base, t_ms):
+    """Waits (5 s at most) until the agent serves a cycle that began after
+    t_ms (wall clock): its node sample is stamped later."""
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        m = re.search(r"^node_cpu_usage_seconds_total \S+ (\d+)$", fetch(base + "/metrics/resource")[1], re.M)
+        if m and int(m.group(1)) > t_ms:
+            return
+        time.sleep(0.05)
+    die("no agent cycle after %d ms within 5 s" % t_ms)
+
 def find(base, uid, cid=None):
     s, _ = get_json(base + "/stats/summary")
     for p in s["pods"]:
@@ -407,7 +418,7 @@ def check_rate(base, root, layout, nanocores):
         if got is not None and abs(got - nanocores) <= nanocores * 0.1:
             # and it stays there a sample later (a stalled writer on a busy
             # machine may push one sample off; then keep watching)
-            time.sleep(1.1)
+            cycle_after(base, time.time() * 1000)
             again = find(base, uid, cid)["cpu"]["usageNanoCores"]
             seen.append(again)
             if abs(again - nanocores) <= nanocores * 0.1:
@@ -425,7 +436,7 @@ def check_vanish(base, root, layout, window_s):
     for d in dirs:
         shutil.rmtree(d)
     removed = time.monotonic()
-    time.sleep(1.2)  # at least one cycle that no longer sees it
+    cycle_after(base, time.time() * 1000)  # a cycle that no longer sees it
     if find(base, uid, cid) is None:
         die("container %s dropped at once; it should be kept for the %ds window" % (cid, window_s))
     while time.monotonic() - removed < window_s + 5:

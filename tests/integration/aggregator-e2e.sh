@@ -126,7 +126,7 @@ judge() {
 	: >"$D/truth.txt"
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		echo "$(date +%s%N) $(cat "$usage")" >>"$D/truth.txt"
-		sleep 0.5
+		sleep 0.5 # the test: the kernel's count every 0.5 s over the window
 	done
 	got=$(burner_cores) || return 1
 	python3 - "$got" "$D/truth.txt" <<'PY'
