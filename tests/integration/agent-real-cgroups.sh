@@ -8,9 +8,11 @@
 # usage - total_inactive_file of the container, pod and root cgroups), read
 # every few ms over the whole run, so the machine's other load cancels out:
 # every counter the agent reports lies within the kernel's over the moments
-# it may have read it; usageNanoCores is the delta of the agent's own
-# samples over its 5 s window and within 2% of the kernel's rate over the
-# same ms (container, pod, node), as is the /metrics/resource rate; the
+# it may have read it (within 500 ms after its stamp); usageNanoCores is
+# the delta of the agent's own samples over its 5 s window and the
+# kernel's rate over the same ms (container, pod, node), as is the
+# /metrics/resource rate, within 1% plus what the measured delays between
+# stamps and reads at the two ends account for; the
 # burner stays under its CFS quota of half a core; the memory child's
 # working set grew by 64 MiB (within 10%) and equals the kernel's;
 # availableBytes of the node is MemTotal minus its working set, exactly.
@@ -126,6 +128,7 @@ for _ in range(20):
     if stamp(m1) == stamp(m2):
         open(tmp + "/after.json", "wb").write(summary)
         open(tmp + "/m.txt", "wb").write(m1)
+        time.sleep(0.7)  # the kernel's readings go on past the agent's last reads (LAG_MS below)
         sys.exit(0)
 sys.exit("no summary read within one agent cycle")
 PY
@@ -177,16 +180,24 @@ for text in open(tmp + "/polled.txt").read().split("# ---\n") + [open(tmp + "/m.
             agent[k][int(m.group(2))] = float(m.group(1))
 
 # The agent stamps a cycle when it begins and reads each file a little
-# later: a value stamped T (ms) was read within [T, T + 1 + LAG_MS].
-LAG_MS = 250
+# later. Where in the kernel's readings each of its values falls says when
+# it was read: [read_lo, read_hi] (ms), from the last reading below that
+# value to the first above it. It must be within [T - 10, T + LAG_MS] of its stamp T
+# (10 ms: a counter read on one CPU lags the others' running tasks by up
+# to a scheduler tick or two).
+LAG_MS = 500
 
-def cpu_bracket(k, t_ms, value_ns):
-    """The kernel counter before T and after T + LAG_MS must enclose it."""
+def read_instant(k, t_ms, value_ns):
     r = kcpu[k]
-    lo = max((v for b, a, v in r if a <= t_ms), default=None)
-    hi = min((v for b, a, v in r if b >= t_ms + 1 + LAG_MS), default=None)
-    assert lo is not None and hi is not None, "%s: no kernel readings around %d" % (k, t_ms)
-    assert lo <= value_ns <= hi, "%s at %d: agent %d ns, kernel %d..%d" % (k, t_ms, value_ns, lo, hi)
+    lo = [b for b, a, v in r if v < value_ns]  # read before the agent's
+    hi = [a for b, a, v in r if v > value_ns]  # read after it
+    assert lo and hi, "%s at %d: agent %d ns outside the kernel's readings %d..%d" % (
+        k, t_ms, value_ns, r[0][2], r[-1][2])
+    read_lo, read_hi = max(lo), min(hi)
+    assert read_hi >= t_ms - 10 and read_lo <= t_ms + 1 + LAG_MS, (
+        "%s at %d: agent %d ns, which the kernel's counter held between %d and %d ms after the stamp" % (
+            k, t_ms, value_ns, read_lo - t_ms, read_hi - t_ms))
+    return read_lo - t_ms, read_hi - t_ms
 
 def kernel_at(k, t_ms):
     """The kernel counter at t_ms, interpolated between two readings."""
@@ -197,10 +208,26 @@ def kernel_at(k, t_ms):
     (m0, v0), (m1, v1) = (mids[i - 1], r[i - 1][2]), (mids[i], r[i][2])
     return v0 + (v1 - v0) * (t_ms - m0) / (m1 - m0) if m1 > m0 else v1
 
+lag = {}
 for k in ("burner", "pod", "node"):
-    for t, v in agent[k].items():
-        cpu_bracket(k, t, round(v * 1e9))
-    print("%s: %d agent CPU samples, each within the kernel's counter over [T, T + %d ms]" % (k, len(agent[k]), LAG_MS))
+    lag[k] = {t: read_instant(k, t, round(v * 1e9)) for t, v in agent[k].items()}
+    print("%s: %d agent CPU samples, read %s ms after their stamps" % (
+        k, len(agent[k]), ", ".join("%d..%d" % lag[k][t] for t in sorted(lag[k]))))
+
+def versus_kernel(k, s, t, got, what):
+    """got, the agent's rate over its stamps s..t, against the kernel's over
+    the same ms: they differ only by how much later than its stamp each end
+    was read (measured above), plus 1%."""
+    kernel = (kernel_at(k, t) - kernel_at(k, s)) / ((t - s) / 1000.0)
+    (s_lo, s_hi), (t_lo, t_hi) = lag[k][s], lag[k][t]
+    skew_ms = max(abs(t_hi - s_lo), abs(t_lo - s_hi))
+    tolerance = 0.01 + skew_ms / float(t - s)
+    print("%s: %.4f cores over %d ms; the kernel's counter: %.4f cores over the same ms"
+          " (ends read %d..%d and %d..%d ms after their stamps: %.1f%% allowed)" % (
+              what, got / 1e9, t - s, kernel / 1e9, s_lo, s_hi, t_lo, t_hi, 100 * tolerance))
+    assert abs(got - kernel) <= tolerance * kernel, "%s: agent %.4f vs kernel %.4f cores" % (
+        what, got / 1e9, kernel / 1e9)
+    return kernel
 
 def check_rate(k, obj, what):
     """usageNanoCores is the agent's own counter delta over one of its
@@ -218,11 +245,7 @@ def check_rate(k, obj, what):
                 match = s
     assert match is not None, "%s: usageNanoCores %d is no delta of its own samples %s" % (
         what, got, [(s, agent[k][s]) for s in times[-7:]])
-    kernel = (kernel_at(k, t) - kernel_at(k, match)) / ((t - match) / 1000.0)
-    print("%s usageNanoCores: %.4f cores over %d ms; the kernel's counter: %.4f cores over the same ms" % (
-        what, got / 1e9, t - match, kernel / 1e9))
-    assert abs(got - kernel) <= 0.02 * kernel, "%s: agent %.4f vs kernel %.4f cores" % (what, got / 1e9, kernel / 1e9)
-    return kernel
+    return versus_kernel(k, match, t, got, what + " usageNanoCores")
 
 truth = check_rate("burner", after[cpu_ctr], "burner")
 check_rate("pod", pod, "pod")
@@ -233,15 +256,13 @@ assert truth <= 0.5e9 * 1.03, "the burner exceeded its CFS quota: %.3f cores" % 
 # /metrics/resource: the rate between its first and last sample is the kernel's over those ms.
 times = sorted(agent["burner"])
 t1, t2 = times[0], times[-1]
-rate = (agent["burner"][t2] - agent["burner"][t1]) / ((t2 - t1) / 1000.0)
-kernel = (kernel_at("burner", t2) - kernel_at("burner", t1)) / 1e9 / ((t2 - t1) / 1000.0)
-print("/metrics/resource cpu rate: %.4f cores over %d ms; the kernel's: %.4f" % (rate, t2 - t1, kernel))
-assert abs(rate - kernel) <= 0.02 * kernel, "metrics/resource rate %.4f vs kernel %.4f" % (rate, kernel)
+rate = (agent["burner"][t2] - agent["burner"][t1]) * 1e9 / ((t2 - t1) / 1000.0)
+versus_kernel("burner", t1, t2, rate, "/metrics/resource burner rate")
 
 def mem_bracket(k, t_ms, value, what):
-    """Within the kernel's working set over [T, T + 1 + LAG_MS]; equal to it
-    when the kernel's value did not change then."""
-    vals = [v for b, a, v in kmem[k] if a >= t_ms - 25 and b <= t_ms + 1 + LAG_MS + 25]
+    """Within the kernel's working set over [T - 10, T + 1 + LAG_MS]; equal
+    to it when the kernel's value did not change then."""
+    vals = [v for b, a, v in kmem[k] if a >= t_ms - 10 and b <= t_ms + 1 + LAG_MS]
     assert vals, "%s: no kernel memory readings around %d" % (what, t_ms)
     assert min(vals) <= value <= max(vals), "%s at %d: agent %d, kernel %d..%d" % (what, t_ms, value, min(vals), max(vals))
     return min(vals) == max(vals)
