@@ -183,6 +183,61 @@ def check_cpu_memory(what, obj, tree, rel, rates_known):
     elif need(obj, "memory.availableBytes", int) != limit - ws:
         die("%s: availableBytes %d, want %d" % (what, obj["memory"]["availableBytes"], limit - ws))
 
+def meminfo():
+    out = {}
+    for line in read("/proc/meminfo").splitlines():
+        k, v = line.split(":", 1)
+        out[k] = int(v.split()[0]) * 1024
+    return out
+
+def check_node_memory(base, layout):
+    """The node's memory: availableBytes is MemTotal (the node's capacity)
+    minus workingSetBytes, exactly. On v2 the tree has no root memory files,
+    so the working set is the kernel's MemTotal - MemFree - Inactive(file):
+    it must lie within what /proc/meminfo said, read every few ms, over the
+    agent cycle that produced it (a cycle that began after the readings
+    started and ended before they stopped)."""
+    import threading
+    readings, stop = [], threading.Event()
+    def sample():
+        while not stop.is_set():
+            m = meminfo()
+            used = m["MemTotal"] - m["MemFree"]
+            readings.append(max(used - m["Inactive(file)"], 0))
+            time.sleep(0.002)
+    t = threading.Thread(target=sample)
+    t.start()
+    pat = re.compile(r"^node_memory_working_set_bytes (\S+) (\d+)$", re.M)
+    try:
+        time.sleep(0.05)
+        started_ms = time.time() * 1000
+        for _ in range(50):
+            m1 = pat.search(fetch(base + "/metrics/resource")[1])
+            s, _ = get_json(base + "/stats/summary")
+            m2 = pat.search(fetch(base + "/metrics/resource")[1])
+            if not m1 or not m2:
+                die("/metrics/resource has no node_memory_working_set_bytes sample")
+            if int(m1.group(2)) > started_ms and m1.group(2) == m2.group(2):
+                break  # one cycle after the readings began, and the summary is from it
+            time.sleep(0.1)
+        else:
+            die("no agent cycle seen in 5 s")
+    finally:
+        stop.set()
+        t.join()
+    node = s["node"]
+    ws = need(node, "memory.workingSetBytes", int)
+    total = meminfo()["MemTotal"]
+    if float(m1.group(1)) != ws:
+        die("node working set: /metrics/resource %s, /stats/summary %d in the same cycle" % (m1.group(1), ws))
+    if need(node, "memory.availableBytes", int) != total - ws:
+        die("node availableBytes %d, want MemTotal %d - workingSetBytes %d" % (node["memory"]["availableBytes"], total, ws))
+    if layout == "v2":
+        lo, hi = min(readings), max(readings)
+        print("node workingSetBytes %d; /proc/meminfo said %d..%d over %d readings" % (ws, lo, hi, len(readings)))
+        if not lo <= ws <= hi:
+            die("node workingSetBytes %d outside what /proc/meminfo said over its cycle: %d..%d" % (ws, lo, hi))
+
 def check_summary(base, root, layout):
     tree = Tree(root, layout)
     want = tree.pods()
@@ -199,9 +254,9 @@ def check_summary(base, root, layout):
     root_cpu = tree.cpu_ns("")
     if need(node, "cpu.usageCoreNanoSeconds", int) != root_cpu:
         die("node usageCoreNanoSeconds %d, root cgroup says %d" % (node["cpu"]["usageCoreNanoSeconds"], root_cpu))
-    need(node, "cpu.usageNanoCores", int)
-    need(node, "memory.workingSetBytes", int)
-    need(node, "memory.availableBytes", int)
+    if need(node, "cpu.usageNanoCores", int) != 0:
+        die("node usageNanoCores %d from a root counter that does not change" % node["cpu"]["usageNanoCores"])
+    check_node_memory(base, layout)
     if layout == "v1":  # v2 has no root memory.current: the node comes from /proc/meminfo
         _, ws, _ = tree.memory("")
         if node["memory"]["workingSetBytes"] != ws:
@@ -298,6 +353,17 @@ def check_summary(base, root, layout):
     if status != 405:
         die("DELETE /metrics/resource: HTTP %d, want 405" % status)
 
+def cycle_after(base, t_ms):
+    """Waits (5 s at most) until the agent serves a cycle that began after
+    t_ms (wall clock): its node sample is stamped later."""
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        m = re.search(r"^node_cpu_usage_seconds_total \S+ (\d+)$", fetch(base + "/metrics/resource")[1], re.M)
+        if m and int(m.group(1)) > t_ms:
+            return
+        time.sleep(0.05)
+    die("no agent cycle after %d ms within 5 s" % t_ms)
+
 def find(base, uid, cid=None):
     s, _ = get_json(base + "/stats/summary")
     for p in s["pods"]:
@@ -352,7 +418,7 @@ def check_rate(base, root, layout, nanocores):
         if got is not None and abs(got - nanocores) <= nanocores * 0.1:
             # and it stays there a sample later (a stalled writer on a busy
             # machine may push one sample off; then keep watching)
-            time.sleep(1.1)
+            cycle_after(base, time.time() * 1000)
             again = find(base, uid, cid)["cpu"]["usageNanoCores"]
             seen.append(again)
             if abs(again - nanocores) <= nanocores * 0.1:
@@ -370,7 +436,7 @@ def check_vanish(base, root, layout, window_s):
     for d in dirs:
         shutil.rmtree(d)
     removed = time.monotonic()
-    time.sleep(1.2)  # at least one cycle that no longer sees it
+    cycle_after(base, time.time() * 1000)  # a cycle that no longer sees it
     if find(base, uid, cid) is None:
         die("container %s dropped at once; it should be kept for the %ds window" % (cid, window_s))
     while time.monotonic() - removed < window_s + 5:
@@ -477,7 +543,12 @@ for spec in v2-systemd:v2 v1-cgroupfs:v1; do
 	wait_url "$base/healthz" 10 || { cat "$TMP/$fixture.log"; fail "$fixture: agent did not become healthy"; }
 	grep -q "layout" "$TMP/$fixture.log" && grep -q "$layout layout" "$TMP/$fixture.log" ||
 		{ cat "$TMP/$fixture.log"; fail "$fixture: agent did not detect the $layout layout"; }
-	sleep 2.2 # two samples, so every series has a rate
+	# two samples, so every series has a rate
+	wait_for 10 python3 -c '
+import json, sys, urllib.request
+s = json.load(urllib.request.urlopen(sys.argv[1] + "/stats/summary", timeout=5))
+cpus = [s["node"]["cpu"]] + [o["cpu"] for p in s["pods"] for o in [p] + p["containers"]]
+sys.exit(0 if all("usageNanoCores" in c for c in cpus) else 1)' "$base" || fail "$fixture: no rates after 10 s"
 
 	check summary "$base" "$tree" "$layout"
 	promcheck /metrics/resource

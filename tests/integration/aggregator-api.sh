@@ -183,15 +183,24 @@ code=$($C -o "$TMP/406.json" -w '%{http_code}' -H 'Accept: application/json;g=ap
 [ "$code" = 406 ] || fail "aggregated discovery only: HTTP $code"
 code=$($C -o /dev/null -w '%{http_code}' -H 'Accept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' "$B/apis")
 [ "$code" = 200 ] || fail "aggregated discovery with JSON fallback: HTTP $code"
+# POST without a body: 405, as kube-apiserver answers for a resource that
+# has only get and list. With a body, evhttp refuses the body (413) before
+# the method is looked at; kube-apiserver would still say 405.
+code=$($C -o /dev/null -w '%{http_code}' -X POST "$B/apis/metrics.k8s.io/v1beta1/nodes")
+[ "$code" = 405 ] || fail "POST: HTTP $code, expected 405"
 code=$($C -o /dev/null -w '%{http_code}' -X POST -d '{}' "$B/apis/metrics.k8s.io/v1beta1/nodes")
-[ "$code" = 405 ] || [ "$code" = 413 ] || fail "POST: HTTP $code"
+[ "$code" = 413 ] || fail "POST with a body: HTTP $code, expected 413"
 code=$($C -o /dev/null -w '%{http_code}' -X DELETE "$B/apis/metrics.k8s.io/v1beta1/nodes/node-a")
 [ "$code" = 405 ] || fail "DELETE: HTTP $code"
 code=$($C -o /dev/null -w '%{http_code}' -X GET -H 'Content-Type: application/json' -d '{"a":1}' "$B/apis")
 [ "$code" = 413 ] || fail "GET with a body: HTTP $code, expected 413"
-big=$(head -c 40000 /dev/zero | tr '\0' a)
-code=$($C -o /dev/null -w '%{http_code}' -H "X-Padding: $big" "$B/apis")
-[ "$code" = 400 ] || [ "$code" = 431 ] || fail "40 kB of headers: HTTP $code, expected 400"
+# One byte over the 32 KiB head limit (evhttp's count: request line and
+# header lines without CRLFs; http-limits.sh pins both sides): evhttp's 400
+# (Go's net/http, in kube-apiserver, says 431, at its 1 MiB default). The
+# whole head is sent before the server refuses it, so the 400 is read
+# rather than lost to a reset.
+code=$(python3 tests/lib/http-clients.py sized 127.0.0.1 "$AGG_HTTPS_PORT" headers 32769 --tls)
+[ "$code" = 400 ] || fail "a head one byte over the limit: $code, expected 400"
 code=$($C -o /dev/null -w '%{http_code}' -I "$B/apis/metrics.k8s.io/v1beta1/nodes")
 [ "$code" = 200 ] || fail "HEAD: HTTP $code"
 python3 - "$TMP" <<'PY' || fail "Status objects"
@@ -248,27 +257,49 @@ r = json.load(open(d + "/reports.json"))[0]
 r["pods"] = [p for p in r["pods"] if p["name"] != "db-1"]
 json.dump(r, open(d + "/node-a.json", "w"))
 PY
+# node-b's last report arrives between these two monotonic instants.
+mono() { python3 -c 'import time; print(time.monotonic())'; }
+b_sent=$(mono)
 push "$TMP/reports.json" >/dev/null 2>&1 || fail "second push of both reports"
+b_acked=$(mono)
 push "$TMP/node-a.json" --count 16 --interval 500ms >"$TMP/pusher.out" 2>&1 &
 PUSHER_PID=$!
-sleep 1
-kget /apis/metrics.k8s.io/v1beta1/namespaces/shop/pods >"$TMP/shop.json" || fail "pods while pushing"
-python3 - "$TMP/shop.json" <<'PY' || fail "pod missing from its node's latest report was not dropped"
+shop_dropped() {
+	kget /apis/metrics.k8s.io/v1beta1/namespaces/shop/pods | python3 -c '
 import json, sys
-names = sorted(i["metadata"]["name"] for i in json.load(open(sys.argv[1]))["items"])
-assert names == ["web-1", "web-3"], names
-PY
-node_b_gone() {
-	kget /apis/metrics.k8s.io/v1beta1/nodes | python3 -c '
-import json, sys
-names = [i["metadata"]["name"] for i in json.load(sys.stdin)["items"]]
-sys.exit(0 if names == ["node-a"] else 1)'
+names = sorted(i["metadata"]["name"] for i in json.load(sys.stdin)["items"])
+sys.exit(0 if names == ["web-1", "web-3"] else 1)'
 }
-start=$(date +%s)
-AGG_WAIT_S=10 agg_wait node_b_gone || fail "silent node-b still listed (or node-a missing) 10s after its last report at 2s resolution"
-elapsed=$(($(date +%s) - start))
-# 3 x 2s after its last report, which was about 1s before `start`
-[ "$elapsed" -ge 4 ] || fail "node-b vanished too early (${elapsed}s + 1s after its last report)"
+AGG_WAIT_S=5 agg_wait shop_dropped || fail "pod missing from its node's latest report was not dropped"
+# node-b goes stale exactly 3 x 2 s after its last report arrived: every
+# read that sees it must have started by b_acked + 6 s, and the first read
+# that misses it must have ended after b_sent + 6 s (reads every 0.1 s).
+python3 - "$TMP" "$AGG_HTTPS_PORT" "$b_sent" "$b_acked" <<'PY' || fail "node-b's staleness"
+import http.client, json, ssl, sys, time
+tmp, port, sent, acked = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+ctx = ssl.create_default_context(cafile=tmp + "/ca.crt")
+ctx.load_cert_chain(tmp + "/client.crt", tmp + "/client.key")
+last_seen_start = None
+while True:
+    start = time.monotonic()
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=5)
+    conn.request("GET", "/apis/metrics.k8s.io/v1beta1/nodes")
+    names = sorted(i["metadata"]["name"] for i in json.load(conn.getresponse())["items"])
+    conn.close()
+    end = time.monotonic()
+    assert "node-a" in names, names
+    if "node-b" in names:
+        last_seen_start = start
+    else:
+        break
+    assert end < acked + 12, "node-b still listed %.2f s after its last report" % (end - acked)
+    time.sleep(0.1)
+print("node-b last seen by a read started %.2f s after its last push began, gone at a read ended %.2f s after;"
+      " its last report arrived within %.2f s of that start" % (last_seen_start - sent, end - sent, acked - sent))
+assert last_seen_start is not None, "node-b was gone at the first read, before its 6 s"
+assert last_seen_start <= acked + 6, "node-b listed by a read started %.3f s after its report (want <= 6 s)" % (last_seen_start - acked)
+assert end >= sent + 6, "node-b gone by a read ended %.3f s after its report (want >= 6 s)" % (end - sent)
+PY
 code=$($C -o /dev/null -w '%{http_code}' "$B/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods/web-3")
 [ "$code" = 404 ] || fail "pod of a stale node still served: HTTP $code"
 wait "$PUSHER_PID" || { cat "$TMP/pusher.out"; fail "background pusher failed"; }

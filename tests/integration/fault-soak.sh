@@ -83,8 +83,13 @@ fds() {
 	find "/proc/$AGENT_PID/fd" -mindepth 1 -maxdepth 1 | wc -l
 }
 
-# The steady descriptor count, before any churn.
-sleep 1
+# cycles_past N: the agent has completed at least N collection cycles.
+cycles_past() {
+	[ "$(metric cadet_agent_collection_cycles_total)" -ge "$1" ] 2>/dev/null
+}
+
+# The steady descriptor count, before any churn: after 50 cycles.
+wait_for 10 cycles_past 50 || fail "the agent did not complete 50 cycles"
 fds_steady=$(fds)
 
 # Churner: one new container per 10ms, the previous one removed right after.
@@ -114,13 +119,13 @@ PY
 CHURN_PID=$!
 
 cycles0=$(metric cadet_agent_collection_cycles_total)
-sleep 12 # warm-up
+sleep 12 # the test: 12 s of churn as warm-up
 rss_warm=$(rss_kb)
 rss_max=$rss_warm
 fds_max=$(fds)
 n=0
 while kill -0 "$CHURN_PID" 2>/dev/null; do
-	sleep 1
+	sleep 1 # the test: one sample a second while the churn lasts
 	r=$(rss_kb)
 	f=$(fds)
 	n=$((n + 1))
@@ -131,7 +136,8 @@ done
 wait "$CHURN_PID" || fail "the churner failed"
 CHURN_PID=""
 cycles1=$(metric cadet_agent_collection_cycles_total)
-sleep 1 # a rescan after the last removal
+# a rescan after the last removal: 20 more cycles
+wait_for 10 cycles_past $((cycles1 + 20)) || fail "no cycles after the churn"
 fds_end=$(fds)
 
 third=$((n / 3))

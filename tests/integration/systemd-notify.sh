@@ -82,7 +82,11 @@ pings=$(grep -c '^WATCHDOG=1' "$TMP/notify.log")
 [ "$pings" -ge 3 ] || { cat "$TMP/notify.log"; fail "$pings watchdog pings in 2 s, want >= 3"; }
 
 kill -HUP "$AGENT_PID"
-sleep 0.3
+n=0
+until grep -q "SIGHUP" "$TMP/agent.log" || [ $n -ge 50 ]; do
+	n=$((n + 1))
+	sleep 0.1
+done
 kill -0 "$AGENT_PID" 2>/dev/null || fail "agent died on SIGHUP"
 grep -q "SIGHUP" "$TMP/agent.log" || { cat "$TMP/agent.log"; fail "SIGHUP not logged"; }
 curl -fsSk -o /dev/null "https://127.0.0.1:$PORT/healthz" || fail "agent stopped serving after SIGHUP"

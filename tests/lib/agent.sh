@@ -27,6 +27,20 @@ wait_url() {
 	return 1
 }
 
+# wait_for SECONDS CMD [ARG...]: runs CMD every 0.1 s until it succeeds;
+# fails (saying what it waited for) when SECONDS have passed without.
+wait_for() {
+	_wf_end=$(($(date +%s) + $1))
+	shift
+	until "$@"; do
+		if [ "$(date +%s)" -ge "$_wf_end" ]; then
+			echo "timed out waiting for: $*" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
 # fail MESSAGE: prints and exits non-zero (the trap cleans up).
 fail() {
 	echo "FAIL: $*" >&2

@@ -15,6 +15,12 @@ servers' certificates are self-signed, so TLS here does not verify).
   keepalive HOST PORT PATH COUNT GAP [--tls]
       one connection, COUNT GET requests GAP seconds apart; prints "ok N"
       when every answer was 200 on that same connection.
+  sized HOST PORT line|headers BYTES [--tls]
+      one GET /healthz whose head is BYTES long as evhttp counts it (the
+      request line and each header line without their CRLF): "line", a
+      request line of BYTES and no header; "headers", a short request line
+      plus header lines filling BYTES. Prints the status code, or "closed"
+      when the server closed the connection before answering.
 """
 import http.client
 import socket
@@ -108,6 +114,37 @@ def keepalive(host, port, path, count, gap, tls):
     return 0
 
 
+def sized_head(kind, nbytes):
+    if kind == "line":
+        start, end = b"GET /healthz?", b" HTTP/1.1"
+        lines = [start + b"a" * (nbytes - len(start) - len(end)) + end]
+    else:
+        lines = [b"GET /healthz HTTP/1.1", b"Host: x"]
+        pad = b"X-Pad: "
+        lines.append(pad + b"a" * (nbytes - sum(len(l) for l in lines) - len(pad)))
+    assert sum(len(l) for l in lines) == nbytes
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def sized(host, port, kind, nbytes, tls):
+    s = connect(host, port, tls)
+    answer = b""
+    try:
+        s.sendall(sized_head(kind, nbytes))
+        while b"\r\n" not in answer:
+            d = s.recv(4096)
+            if not d:
+                break
+            answer += d
+    except OSError:
+        pass
+    s.close()
+    if not answer.startswith(b"HTTP/1.1 ") or b"\r\n" not in answer:
+        print("closed")
+    else:
+        print(answer.split(b" ")[1].decode())
+
+
 def main(argv):
     tls = "--tls" in argv
     args = [a for a in argv if a != "--tls"]
@@ -120,6 +157,9 @@ def main(argv):
         return 0
     if cmd == "keepalive" and len(args) == 6:
         return keepalive(args[1], int(args[2]), args[3], int(args[4]), float(args[5]), tls)
+    if cmd == "sized" and len(args) == 5 and args[3] in ("line", "headers"):
+        sized(args[1], int(args[2]), args[3], int(args[4]), tls)
+        return 0
     print(__doc__, file=sys.stderr)
     return 2
 
