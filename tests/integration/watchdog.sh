@@ -23,6 +23,10 @@
 #    serving; the pings would stop the same way, as 2 shows). Writing to the
 #    FIFO releases the open, the cycle completes, pings resume; the agent
 #    then stops cleanly on SIGTERM.
+# 4. The aggregator's progress is its store sweep (every --metric-resolution,
+#    bound three of them): a healthy aggregator pings at least every 1 s. (A
+#    sweep that stops while the loop runs cannot be made from outside; the
+#    unit test test_sd_integration shows pings stop with the progress.)
 set -u
 . tests/lib/agent.sh
 
@@ -33,6 +37,7 @@ done
 
 TMP=$(mktemp -d)
 AGENT_PID=""
+AGG_PID=""
 LISTENER_PID=""
 cleanup() {
 	# a cycle blocked on the FIFO cannot take SIGTERM: release it first
@@ -47,6 +52,7 @@ cleanup() {
 		kill -9 "$AGENT_PID" 2>/dev/null
 		wait "$AGENT_PID" 2>/dev/null
 	fi
+	[ -n "$AGG_PID" ] && kill "$AGG_PID" 2>/dev/null && wait "$AGG_PID" 2>/dev/null
 	[ -n "$LISTENER_PID" ] && kill "$LISTENER_PID" 2>/dev/null && wait "$LISTENER_PID" 2>/dev/null
 	rm -rf "$TMP"
 }
@@ -54,6 +60,7 @@ trap cleanup EXIT INT TERM
 show_logs() {
 	echo "--- agent log"
 	cat "$TMP/agent.log"
+	[ -f "$TMP/agg.log" ] && { echo "--- aggregator log"; cat "$TMP/agg.log"; }
 	echo "--- notifications"
 	cat "$TMP/notify.log"
 }
@@ -90,6 +97,14 @@ wait_pings_after() {
 		sleep 0.1
 	done
 }
+# regular_pings_after T: every WATCHDOG=1 after T less than 1 s
+# (WATCHDOG_USEC) after the one before.
+regular_pings_after() {
+	awk -v t="$1" '$1 > t && $2 == "WATCHDOG=1" {
+		if (last && $1 - last >= 1.0) { print "gap " $1 - last " s before " $1; bad = 1 }
+		last = $1
+	} END { exit bad }' "$TMP/notify.log"
+}
 # wait_log PATTERN SECONDS: waits until the agent's log has PATTERN.
 wait_log() {
 	_n=$(($2 * 10))
@@ -122,8 +137,7 @@ wait_url "$BASE/healthz" 10 || { show_logs; fail "agent did not become healthy";
 # --- 1. healthy: regular pings
 t=$(now)
 wait_pings_after "$t" 5 5
-awk -v t="$t" '$1 > t && $2 == "WATCHDOG=1" { if (last && $1 - last >= 1.0) { print "gap " $1 - last; bad = 1 } last = $1 }
-	END { exit bad }' "$TMP/notify.log"
+regular_pings_after "$t"
 check "healthy: WATCHDOG=1 at least every 1 s (WATCHDOG_USEC)"
 
 # --- 2. failing cycles: pings withheld, /healthz 503, serving goes on
@@ -206,3 +220,19 @@ AGENT_PID=""
 [ $rc -eq 0 ] || { show_logs; fail "agent exited $rc on SIGTERM"; }
 grep -q " STOPPING=1" "$TMP/notify.log"
 check "stopped cleanly: exit 0, STOPPING=1"
+
+# --- 4. the aggregator: pings follow its sweep
+CADET_AGGREGATOR=${CADET_AGGREGATOR:-$BUILD/cadet-aggregator}
+[ -x "$CADET_AGGREGATOR" ] || fail "$CADET_AGGREGATOR not built"
+t=$(now)
+NOTIFY_SOCKET=$TMP/notify.sock WATCHDOG_USEC=1000000 "$CADET_AGGREGATOR" --listen "127.0.0.1:$(free_port)" \
+	--grpc-listen "127.0.0.1:$(free_port)" --metric-resolution 1s >"$TMP/agg.log" 2>&1 &
+AGG_PID=$!
+wait_pings_after "$t" 8 10 # 4 s: past the bound of 3 s, several sweeps in
+regular_pings_after "$t" && ! grep -q "not pinging" "$TMP/agg.log"
+check "aggregator: WATCHDOG=1 at least every 1 s while its sweep runs"
+kill -TERM "$AGG_PID"
+wait "$AGG_PID"
+rc=$?
+AGG_PID=""
+[ $rc -eq 0 ] || { show_logs; fail "aggregator exited $rc on SIGTERM"; }
