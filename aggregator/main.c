@@ -1,8 +1,9 @@
 /* main.c: cadet-aggregator. Parses flags, then runs two things side by side:
  * the gRPC push server on its own thread (agents' streams -> store) and, on
  * this thread, a libevent loop with the HTTPS metrics.k8s.io API (store ->
- * JSON), a timer that drops stale nodes every resolution, and SIGINT/SIGTERM
- * handling. Only this function logs errors; everything below returns them. */
+ * JSON), a timer that drops stale nodes every resolution (its completions
+ * are what the systemd watchdog follows), and SIGINT/SIGTERM handling. Only
+ * this function logs errors; everything below returns them. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
