@@ -82,6 +82,12 @@ static void run_cycle(struct agent *a)
 		log_error("push report: %s", err.msg);
 }
 
+/* The watchdog's progress: the last collection cycle that succeeded. */
+static uint64_t last_cycle_completed(void *arg)
+{
+	return ((const struct agent *)arg)->last_cycle_monotonic_ns;
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -218,7 +224,17 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 	if (!a->tick || !a->sigterm || !a->sigint || event_add(a->tick, &tv) != 0 ||
 	    event_add(a->sigterm, NULL) != 0 || event_add(a->sigint, NULL) != 0)
 		return cadet_error_set(err, ENOMEM, "event setup");
-	return sd_integration_start(a->base, on_reload, a, &a->sd, err);
+	/* three missed cycles withhold the pings (/healthz's bound, less the
+	 * start-up slack: WatchdogSec is systemd's) */
+	struct sd_integration_options sd_opts = {
+		.reload = on_reload,
+		.reload_ctx = a,
+		.work_name = "collection cycle",
+		.progress = last_cycle_completed,
+		.progress_ctx = a,
+		.progress_bound_ns = 3 * a->cfg.interval_ns,
+	};
+	return sd_integration_start(a->base, &sd_opts, &a->sd, err);
 }
 
 static void agent_stop(struct agent *a)

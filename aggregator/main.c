@@ -1,8 +1,9 @@
 /* main.c: cadet-aggregator. Parses flags, then runs two things side by side:
  * the gRPC push server on its own thread (agents' streams -> store) and, on
  * this thread, a libevent loop with the HTTPS metrics.k8s.io API (store ->
- * JSON), a timer that drops stale nodes every resolution, and SIGINT/SIGTERM
- * handling. Only this function logs errors; everything below returns them. */
+ * JSON), a timer that drops stale nodes every resolution (its completions
+ * are what the systemd watchdog follows), and SIGINT/SIGTERM handling. Only
+ * this function logs errors; everything below returns them. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -148,6 +149,7 @@ struct loop_ctx {
 	struct event_base *base;
 	struct agg_store *store;
 	struct agg_stats *stats;
+	uint64_t last_sweep_mono_ns; /* when on_sweep last completed */
 };
 
 static void on_signal(evutil_socket_t sig, short events, void *arg)
@@ -167,6 +169,16 @@ static void on_sweep(evutil_socket_t fd, short events, void *arg)
 	agg_stats_add(&ctx->stats->nodes_expired, dropped);
 	if (dropped > 0)
 		log_info("dropped %zu stale node(s); %zu live", dropped, agg_store_node_count(ctx->store));
+	ctx->last_sweep_mono_ns = clock_monotonic_ns();
+}
+
+/* The watchdog's progress: the sweep takes the store's lock, which the push
+ * thread and the API share, so a completed sweep shows the loop runs and the
+ * store is not wedged. Pushes cannot be the signal: an aggregator with no
+ * agents receives none and is healthy. */
+static uint64_t last_sweep_completed(void *arg)
+{
+	return ((const struct loop_ctx *)arg)->last_sweep_mono_ns;
 }
 
 static void agg_store_freep(struct agg_store **p)
@@ -294,7 +306,14 @@ static int run(const struct options *opt)
 		log_error("setting up signal and timer events failed");
 		return 1;
 	}
-	if (sd_integration_start(base, NULL, NULL, &sd, &err) < 0) {
+	/* a sweep runs every resolution: three missed withhold the pings */
+	struct sd_integration_options sd_opts = {
+		.work_name = "store sweep",
+		.progress = last_sweep_completed,
+		.progress_ctx = &ctx,
+		.progress_bound_ns = 3 * res,
+	};
+	if (sd_integration_start(base, &sd_opts, &sd, &err) < 0) {
 		log_error("systemd integration: %s", err.msg);
 		return 1;
 	}

@@ -8,7 +8,10 @@
  * Prints min/median/max per round and the cycle/floor ratio. Removes every
  * cgroup it made, also when interrupted. With "existing" as the container
  * count it measures only the cadet cycle over the tree as it is (for
- * comparisons with peers over cgroups another script made). */
+ * comparisons with peers over cgroups another script made); with "snapshot"
+ * it is a one-shot process over the tree as it is: open the collection (the
+ * walk, every file opened), run one cycle, print one line, exit, to be timed
+ * whole against another tool's one-shot process (bench/peers-bench.sh). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -192,8 +195,36 @@ static int measure_existing(int rounds, int cycles_per_round)
 	return 0;
 }
 
+/* One snapshot over the existing tree, start-up included: "snapshot". */
+static int snapshot(void)
+{
+	struct cadet_error err;
+	struct store st;
+	struct collection *col = NULL;
+	struct collect_options opts = { .cgroup_root = root, .proc_root = "/proc", .fs_path = "/",
+					.rescan_interval_ns = 3600ULL * 1000000000ULL };
+	if (store_init(&st, 15000000000ULL, 1000000000ULL, &err) != 0) {
+		fprintf(stderr, "store: %s\n", err.msg);
+		return 1;
+	}
+	int rc = 1;
+	if (collection_open(&opts, &col, &err) == 0 && collection_run_cycle(col, &st, &err) == 0) {
+		printf("cadet snapshot: %zu containers\n", store_count_containers(&st));
+		rc = 0;
+	} else {
+		fprintf(stderr, "collection: %s\n", err.msg);
+	}
+	collection_free(col);
+	store_free(&st);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "snapshot") == 0) {
+		log_set_level(LOG_WARNING);
+		return snapshot();
+	}
 	if (argc > 1 && strcmp(argv[1], "existing") == 0) {
 		log_set_level(LOG_WARNING);
 		int rounds = argc > 2 ? atoi(argv[2]) : 7, cycles = argc > 3 ? atoi(argv[3]) : 10;

@@ -18,7 +18,11 @@ echo "== 2. the agent's steady cost (real cgroups, 110 pods x 2 containers; 500 
 sh bench/agent-steady.sh 110 1s 30
 sh bench/agent-steady.sh 110 10s 30
 sh bench/agent-steady.sh 500 1s 10
-for extra in bench/scrape-bench.sh bench/peers-bench.sh bench/cri-bench.sh bench/aggregator-bench.sh bench/bpf-bench.sh; do
+echo
+echo "== the CRI client when the runtime is missing, hung or hanging up"
+"$BUILD/bench/cri-client-bench" 15 || echo "(cri-client-bench failed; see above)"
+for extra in bench/scrape-bench.sh bench/peers-bench.sh bench/cri-bench.sh bench/aggregator-bench.sh bench/push-bench.sh \
+	bench/bpf-bench.sh; do
 	if [ -f "$extra" ]; then
 		echo
 		echo "== $extra"

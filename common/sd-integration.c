@@ -1,5 +1,6 @@
 /* sd-integration.c: socket activation, readiness and status notification,
- * the watchdog timer and SIGHUP for the daemons (see sd-integration.h). */
+ * the progress-gated watchdog and SIGHUP for the daemons (see
+ * sd-integration.h). */
 #include "common/sd-integration.h"
 
 #include <arpa/inet.h>
@@ -17,13 +18,23 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
+#include "common/duration.h"
 #include "common/log.h"
+#include "common/timefmt.h"
+
+/* The least time between two "not pinging" warnings, so a flapping daemon
+ * does not flood its log. */
+#define WITHHELD_LOG_INTERVAL_NS (60 * NSEC_PER_SEC)
 
 struct sd_integration {
 	struct event *watchdog;
 	struct event *sighup;
-	sd_integration_reload_fn reload;
-	void *reload_ctx;
+	struct sd_integration_options opts;
+	uint64_t watchdog_usec;
+	uint64_t started_mono_ns;
+	bool withholding; /* the last watchdog wake-up sent no ping */
+	bool withheld_logged; /* ... and that was logged */
+	uint64_t withheld_logged_mono_ns;
 };
 
 /* Whether a failed notification was already reported. */
@@ -135,12 +146,52 @@ bool sd_integration_stderr_is_journal(void)
 	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
+/* Logs the first withheld ping (rate-limited) with why it was withheld, and
+ * the first ping after a logged withholding. */
+static void log_watchdog_change(struct sd_integration *sdi, bool pinging, uint64_t now_ns, uint64_t last_ns,
+				uint64_t age_ns)
+{
+	const char *work = sdi->opts.work_name;
+	if (pinging) {
+		if (sdi->withheld_logged)
+			log_info("watchdog: a %s completed again; pinging systemd", work);
+		sdi->withheld_logged = false;
+		return;
+	}
+	if (sdi->withheld_logged_mono_ns != 0 && now_ns - sdi->withheld_logged_mono_ns < WITHHELD_LOG_INTERVAL_NS)
+		return;
+	char age[32], bound[32], watchdog[32];
+	duration_format(age_ns - age_ns % NSEC_PER_MSEC, age, sizeof(age));
+	duration_format(sdi->opts.progress_bound_ns, bound, sizeof(bound));
+	duration_format(sdi->watchdog_usec * NSEC_PER_USEC, watchdog, sizeof(watchdog));
+	if (last_ns)
+		log_warn("watchdog: not pinging systemd: the last %s completed %s ago, more than the bound of %s; "
+			 "systemd restarts the service after %s without a ping",
+			 work, age, bound, watchdog);
+	else
+		log_warn("watchdog: not pinging systemd: no %s completed in the %s since start, more than the "
+			 "bound of %s; systemd restarts the service after %s without a ping",
+			 work, age, bound, watchdog);
+	sdi->withheld_logged = true;
+	sdi->withheld_logged_mono_ns = now_ns;
+}
+
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	(void)arg;
-	notify("WATCHDOG=1");
+	struct sd_integration *sdi = arg;
+	uint64_t now_ns = clock_monotonic_ns();
+	uint64_t last_ns = sdi->opts.progress(sdi->opts.progress_ctx);
+	uint64_t since_ns = last_ns ? last_ns : sdi->started_mono_ns;
+	uint64_t age_ns = now_ns > since_ns ? now_ns - since_ns : 0;
+	bool pinging = age_ns <= sdi->opts.progress_bound_ns;
+	bool was_pinging = !sdi->withholding;
+	if (pinging != was_pinging)
+		log_watchdog_change(sdi, pinging, now_ns, last_ns, age_ns);
+	sdi->withholding = !pinging;
+	if (pinging)
+		notify("WATCHDOG=1");
 }
 
 static void on_sighup(evutil_socket_t sig, short what, void *arg)
@@ -148,24 +199,27 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	struct sd_integration *sdi = arg;
-	if (!sdi->reload) {
+	if (!sdi->opts.reload) {
 		log_info("received SIGHUP: nothing to reload");
 		return;
 	}
 	log_info("received SIGHUP: reloading");
 	notify("RELOADING=1\nSTATUS=reloading");
-	sdi->reload(sdi->reload_ctx);
+	sdi->opts.reload(sdi->opts.reload_ctx);
 	notify("READY=1\nSTATUS=reloaded");
 }
 
-int sd_integration_start(struct event_base *base, sd_integration_reload_fn reload, void *reload_ctx,
+int sd_integration_start(struct event_base *base, const struct sd_integration_options *opts,
 			 struct sd_integration **out, struct cadet_error *err)
 {
+	if (!opts->progress || opts->progress_bound_ns == 0 || !opts->work_name)
+		return cadet_error_set(err, EINVAL, "systemd integration: the watchdog needs a progress function, "
+				       "a bound and a name for the work");
 	struct sd_integration *sdi = calloc(1, sizeof(*sdi));
 	if (!sdi)
 		return cadet_error_set(err, ENOMEM, "systemd integration");
-	sdi->reload = reload;
-	sdi->reload_ctx = reload_ctx;
+	sdi->opts = *opts;
+	sdi->started_mono_ns = clock_monotonic_ns();
 
 	sdi->sighup = evsignal_new(base, SIGHUP, on_sighup, sdi);
 	if (!sdi->sighup || evsignal_add(sdi->sighup, NULL) != 0) {
@@ -180,6 +234,7 @@ int sd_integration_start(struct event_base *base, sd_integration_reload_fn reloa
 		return cadet_error_set(err, -r, "reading the systemd watchdog settings (WATCHDOG_USEC)");
 	}
 	if (r > 0 && watchdog_usec > 0) {
+		sdi->watchdog_usec = watchdog_usec;
 		uint64_t half_usec = watchdog_usec / 2;
 		struct timeval tv = {
 			.tv_sec = (time_t)(half_usec / 1000000),

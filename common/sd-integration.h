@@ -7,9 +7,14 @@
  *   it is doing, RELOADING=1 then READY=1 around SIGHUP, STOPPING=1 when it
  *   shuts down.
  * - Watchdog: when the unit sets WatchdogSec, a timer on the daemon's event
- *   loop sends WATCHDOG=1 at half the interval. The same loop runs the
- *   daemon's work (the agent's collection tick, the aggregator's API), so a
- *   loop stuck in that work stops the pings and systemd restarts the service.
+ *   loop wakes at half the interval and sends WATCHDOG=1 only if the
+ *   daemon's work made progress lately: the daemon hands in a function that
+ *   returns when its last unit of work completed (the agent's collection
+ *   cycle, the aggregator's store sweep) and a bound; an older completion
+ *   withholds the ping, and systemd restarts the service once WatchdogSec
+ *   passes without one. A live loop alone is not progress, so this stays
+ *   right if the work moves off the loop. The first withheld ping is logged
+ *   with the reason (at most once a minute), and so is the first ping after.
  * - SIGHUP: runs the daemon's reload hook on the loop.
  *
  * Without systemd (no NOTIFY_SOCKET, LISTEN_FDS or WATCHDOG_USEC) all of this
@@ -21,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/error.h"
 
@@ -28,6 +34,24 @@ struct event_base;
 struct sd_integration;
 
 typedef void (*sd_integration_reload_fn)(void *ctx);
+
+/* When the daemon's last unit of work completed, in CLOCK_MONOTONIC ns; 0
+ * while none has. Called on the event loop: if the work runs on another
+ * thread, the function reads the time in a way that thread's writes allow. */
+typedef uint64_t (*sd_integration_progress_fn)(void *ctx);
+
+struct sd_integration_options {
+	sd_integration_reload_fn reload; /* NULL: SIGHUP is only logged */
+	void *reload_ctx;
+	/* The watchdog pings while progress(progress_ctx) is at most
+	 * progress_bound_ns old (before the first completion, the start counts
+	 * as one). work_name says what completes, for the log ("collection
+	 * cycle"). progress and a bound > 0 are required. */
+	const char *work_name;
+	sd_integration_progress_fn progress;
+	void *progress_ctx;
+	uint64_t progress_bound_ns;
+};
 
 /* Takes the socket passed by systemd socket activation. *fd is that socket,
  * made non-blocking for libevent's listener, or -1 when the process was not
@@ -42,8 +66,8 @@ int sd_integration_listen_fd(int *fd, char *name, size_t name_size, struct cadet
 bool sd_integration_stderr_is_journal(void);
 
 /* Adds the watchdog timer (when WatchdogSec is set for this process) and a
- * SIGHUP event to base. reload may be NULL: SIGHUP is then only logged. */
-int sd_integration_start(struct event_base *base, sd_integration_reload_fn reload, void *reload_ctx,
+ * SIGHUP event to base. */
+int sd_integration_start(struct event_base *base, const struct sd_integration_options *opts,
 			 struct sd_integration **out, struct cadet_error *err);
 
 /* READY=1 with a STATUS= line. */

@@ -2,7 +2,8 @@
  * systemd gives a service, set up by hand: LISTEN_FDS/LISTEN_PID with a
  * socket on fd 3 (socket activation), NOTIFY_SOCKET bound to a datagram
  * socket of the test (notifications), WATCHDOG_USEC (watchdog pings from the
- * event loop) and JOURNAL_STREAM (journald detection). */
+ * event loop, sent only while the daemon's work completes within its bound)
+ * and JOURNAL_STREAM (journald detection). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -24,6 +25,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "common/sd-integration.h"
+#include "common/timefmt.h"
 
 /* Puts a TCP socket on 127.0.0.1 (listening or not) at fd 3 and sets
  * LISTEN_FDS=n for this process. */
@@ -181,46 +183,162 @@ static void run_for(struct event_base *base, int ms)
 	event_free(stop);
 }
 
+/* The work's last completion as the daemon would report it; the test sets
+ * it, as a collection cycle or a sweep would. */
+static uint64_t last_done_mono_ns;
+
+static uint64_t last_done(void *ctx)
+{
+	(void)ctx;
+	return last_done_mono_ns;
+}
+
+static const struct sd_integration_options watched = {
+	.work_name = "test cycle",
+	.progress = last_done,
+	.progress_bound_ns = 300 * 1000000ULL,
+};
+
+/* Drains the notification socket: how many WATCHDOG=1 were waiting (and
+ * nothing else was). */
+static int count_pings(int s)
+{
+	char msg[512];
+	int pings = 0;
+	for (;;) {
+		next_message(s, msg, sizeof(msg));
+		if (!*msg)
+			return pings;
+		assert_string_equal(msg, "WATCHDOG=1");
+		pings++;
+	}
+}
+
+static void set_watchdog_env(const char *usec)
+{
+	char pid[32];
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	setenv("WATCHDOG_PID", pid, 1);
+	setenv("WATCHDOG_USEC", usec, 1);
+}
+
+static void unset_env(void)
+{
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+	unsetenv("NOTIFY_SOCKET");
+}
+
 static void test_watchdog(void **state)
 {
 	(void)state;
 	char path[108], msg[512];
 	int s = notify_socket(path, sizeof(path));
-	char pid[32];
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	setenv("WATCHDOG_PID", pid, 1);
-	setenv("WATCHDOG_USEC", "200000", 1); /* a ping every 100 ms */
+	set_watchdog_env("200000"); /* a wake-up every 100 ms */
 	struct event_base *base = event_base_new();
 	assert_non_null(base);
 	struct sd_integration *sdi = NULL;
 	struct cadet_error err;
-	assert_int_equal(sd_integration_start(base, NULL, NULL, &sdi, &err), 0);
-	run_for(base, 450);
-	int pings = 0;
-	for (;;) {
-		next_message(s, msg, sizeof(msg));
-		if (!*msg)
-			break;
-		assert_string_equal(msg, "WATCHDOG=1");
-		pings++;
-	}
-	assert_in_range(pings, 2, 5); /* 4, give or take a late timer */
+	last_done_mono_ns = clock_monotonic_ns();
+	assert_int_equal(sd_integration_start(base, &watched, &sdi, &err), 0);
+	run_for(base, 250); /* the work completed 250 ms ago at most: within 300 ms */
+	assert_in_range(count_pings(s), 1, 3); /* 2, give or take a late timer */
 	sd_integration_free(sdi);
 
 	/* no watchdog for another process's WATCHDOG_PID */
 	setenv("WATCHDOG_PID", "1", 1);
-	assert_int_equal(sd_integration_start(base, NULL, NULL, &sdi, &err), 0);
+	assert_int_equal(sd_integration_start(base, &watched, &sdi, &err), 0);
 	run_for(base, 150);
 	next_message(s, msg, sizeof(msg));
 	assert_string_equal(msg, "");
 	sd_integration_free(sdi);
 
 	event_base_free(base);
-	unsetenv("WATCHDOG_USEC");
-	unsetenv("WATCHDOG_PID");
-	unsetenv("NOTIFY_SOCKET");
+	unset_env();
 	close(s);
 	unlink(path);
+}
+
+/* Advances the work's completion time every 50 ms, as a healthy daemon. */
+static void complete_work(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	last_done_mono_ns = clock_monotonic_ns();
+}
+
+/* The pings follow the work, not the loop: the loop runs throughout, the
+ * pings stop once the last completion is older than the bound and come
+ * back with the next completion. */
+static void test_watchdog_follows_work(void **state)
+{
+	(void)state;
+	char path[108];
+	int s = notify_socket(path, sizeof(path));
+	set_watchdog_env("200000");
+	struct event_base *base = event_base_new();
+	assert_non_null(base);
+	struct sd_integration *sdi = NULL;
+	struct cadet_error err;
+
+	/* before the first completion the start counts: pings within the bound
+	 * after it, none past it */
+	last_done_mono_ns = 0;
+	assert_int_equal(sd_integration_start(base, &watched, &sdi, &err), 0);
+	run_for(base, 250);
+	assert_in_range(count_pings(s), 1, 3);
+	run_for(base, 400); /* 650 ms since start, no completion */
+	int late = count_pings(s); /* the wake-up at 300 ms may still ping */
+	assert_in_range(late, 0, 1);
+	run_for(base, 300);
+	assert_int_equal(count_pings(s), 0);
+
+	/* completions resume: so do the pings */
+	struct event *work = event_new(base, -1, EV_PERSIST, complete_work, NULL);
+	assert_non_null(work);
+	struct timeval every_50ms = { .tv_sec = 0, .tv_usec = 50000 };
+	complete_work(-1, 0, NULL);
+	assert_int_equal(event_add(work, &every_50ms), 0);
+	run_for(base, 450);
+	assert_in_range(count_pings(s), 3, 5); /* 4 */
+
+	/* the work stops completing, the loop goes on: pings stop */
+	event_del(work);
+	run_for(base, 400);
+	assert_in_range(count_pings(s), 2, 4); /* those within 300 ms of the last completion */
+	run_for(base, 500);
+	assert_int_equal(count_pings(s), 0);
+
+	/* a completion long ago is no progress either */
+	last_done_mono_ns = clock_monotonic_ns() - 10 * 1000000000ULL;
+	run_for(base, 300);
+	assert_int_equal(count_pings(s), 0);
+
+	event_free(work);
+	sd_integration_free(sdi);
+	event_base_free(base);
+	unset_env();
+	close(s);
+	unlink(path);
+}
+
+static void test_watchdog_needs_progress(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	assert_non_null(base);
+	struct sd_integration *sdi = NULL;
+	struct cadet_error err;
+	struct sd_integration_options opts = watched;
+	opts.progress = NULL;
+	assert_int_equal(sd_integration_start(base, &opts, &sdi, &err), -1);
+	assert_non_null(strstr(err.msg, "progress function"));
+	opts = watched;
+	opts.progress_bound_ns = 0;
+	assert_int_equal(sd_integration_start(base, &opts, &sdi, &err), -1);
+	assert_null(sdi);
+	event_base_free(base);
 }
 
 static int reloads;
@@ -248,7 +366,9 @@ static void test_sighup_reload(void **state)
 	assert_non_null(base);
 	struct sd_integration *sdi = NULL;
 	struct cadet_error err;
-	assert_int_equal(sd_integration_start(base, on_reload, NULL, &sdi, &err), 0);
+	struct sd_integration_options opts = watched;
+	opts.reload = on_reload;
+	assert_int_equal(sd_integration_start(base, &opts, &sdi, &err), 0);
 	struct event *hup = evtimer_new(base, send_sighup, NULL);
 	struct timeval soon = { .tv_sec = 0, .tv_usec = 10000 };
 	assert_int_equal(evtimer_add(hup, &soon), 0);
@@ -276,6 +396,8 @@ int main(void)
 		cmocka_unit_test(test_stderr_is_journal),
 		cmocka_unit_test(test_notify),
 		cmocka_unit_test(test_watchdog),
+		cmocka_unit_test(test_watchdog_follows_work),
+		cmocka_unit_test(test_watchdog_needs_progress),
 		cmocka_unit_test(test_sighup_reload),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
