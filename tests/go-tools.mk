@@ -60,4 +60,6 @@ $(CRI_WIRE_DIR)/%.bin: tests/unit/cri-wire/%.txtpb $(CRI_WIRE_DIR)/cri-api.proto
 ifneq ($(and $(wildcard $(GO)),$(HAVE_PROTOC)),)
 	$(PROTOC) -I $(CRI_WIRE_DIR) --encode="$$(sed -n 's/^# message: *//p' $<)" $(CRI_WIRE_DIR)/cri-api.proto <$< >$@.tmp
 	mv $@.tmp $@
+else
+	@: # a pattern rule needs a recipe, or it cancels the rule
 endif
