@@ -6,14 +6,16 @@
 # (default 10) of two sleeping containers each, and cadet-agent on the real
 # cgroups with CRI on. Over SECONDS (default 10) it reads the agent's own
 # counters (cycles run, total wall time of the cycles) for the mean cycle,
-# then times ListContainerStats calls over one kept connection (after an
-# untimed call that connects) with tests/tools/cri-tool. Prints both and
-# the ratio; the runtime call gives less (no node, no pod totals, no PSI).
+# then times containerd's ListContainerStats from outside the agent with
+# crictl (tests/go-tools.mk): `crictl stats` makes that one call per run,
+# `crictl version` is the same run (start, config, dial) with a trivial
+# call instead, and the difference of their means, runs interleaved, is the
+# call. Prints both and the ratio; the runtime call gives less (no node, no
+# pod totals, no PSI).
 # Cleans up everything it made, also when interrupted.
 set -u
 BUILD=${BUILD:-build}
 CADET_SRC=$(pwd)
-CRI_TOOL=${CRI_TOOL:-$BUILD/tests/cri-tool}
 PODS=${1:-10}
 SECONDS_RUN=${2:-10}
 . tests/lib/agent.sh
@@ -24,8 +26,8 @@ if [ -n "$why" ]; then
 	echo "cri-bench: skipped, containerd cannot run here: $why"
 	exit 0
 fi
-[ -x "$CADET_AGENT" ] && [ -x "$CRI_TOOL" ] || {
-	echo "cri-bench: build $CADET_AGENT and $CRI_TOOL first (make bins tests)"
+[ -x "$CADET_AGENT" ] || {
+	echo "cri-bench: build $CADET_AGENT first (make bins)"
 	exit 1
 }
 
@@ -50,7 +52,7 @@ while [ $i -lt "$PODS" ]; do
 	done
 	i=$((i + 1))
 done
-N_CONTAINERS=$("$CRI_TOOL" -r "$CTRD_ENDPOINT" ps | grep -c 'state=1')
+N_CONTAINERS=$(ctrd_crictl ps -o json | jq '[.containers[] | select(.state == "CONTAINER_RUNNING")] | length')
 
 PORT=$(free_port)
 "$CADET_AGENT" --listen "" --debug-listen "127.0.0.1:$PORT" --interval 250ms --window 5s --bpf=false \
@@ -70,8 +72,21 @@ total1=$(metric cadet_agent_collection_duration_seconds_total)
 tracked=$(metric cadet_agent_cgroups_tracked)
 
 calls=$((SECONDS_RUN * 10))
-cri=$("$CRI_TOOL" -r "$CTRD_ENDPOINT" time-stats "$calls") || exit 1
-cri_mean_ns=$(echo "$cri" | sed 's/.*mean_ns=\([0-9]*\).*/\1/')
+cri_mean_ns=$(python3 - "$calls" "$CRICTL" --config "$CTRD_DIR/crictl.yaml" <<'EOF'
+import subprocess, sys, time
+calls, crictl = int(sys.argv[1]), sys.argv[2:]
+def run(args):
+    start = time.monotonic_ns()
+    subprocess.run(crictl + args, check=True, stdout=subprocess.DEVNULL)
+    return time.monotonic_ns() - start
+run(["stats", "-o", "json"])  # untimed: page cache, first connection
+stats_ns = version_ns = 0
+for _ in range(calls):
+    version_ns += run(["version"])
+    stats_ns += run(["stats", "-o", "json"])
+print(max(stats_ns - version_ns, 0) // calls)
+EOF
+) || exit 1
 
 python3 - "$cycles0" "$total0" "$cycles1" "$total1" "$cri_mean_ns" "$N_CONTAINERS" "$tracked" "$calls" <<'EOF'
 import sys
@@ -83,6 +98,6 @@ cri_us = cri_ns / 1e3
 print(f"containers running (containerd): {containers}; cgroups the agent tracks: {tracked}")
 print(f"{'what':<44} {'mean':>12}")
 print(f"{'agent collection cycle (' + str(cycles) + ' cycles)':<44} {cycle_us:>9.0f} us")
-print(f"{'containerd ListContainerStats (' + calls + ' calls)':<44} {cri_us:>9.0f} us")
+print(f"{'containerd ListContainerStats (' + calls + ' crictl runs)':<44} {cri_us:>9.0f} us")
 print(f"ratio ListContainerStats / agent cycle: {cri_us / cycle_us:.1f}x")
 EOF

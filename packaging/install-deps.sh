@@ -12,7 +12,7 @@ BUILD_PKGS="build-essential pkg-config clang llvm lld libclang-rt-14-dev \
   libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev dpkg-dev"
 TEST_PKGS="curl jq python3 prometheus wrk hyperfine valgrind \
   containerd runc containernetworking-plugins busybox-static iproute2 \
-  procps systemd openssl python3-yaml"
+  procps systemd openssl python3-yaml protobuf-compiler"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: run as root (apt-get needs it)" >&2

@@ -1,35 +1,76 @@
 # containerd.sh: a private, throw-away containerd for tests and benchmarks.
 # Source it (POSIX sh), then:
 #
-#   ctrd_init DIR          config, CNI config and images under DIR (made by the caller)
+#   ctrd_init DIR          config, CNI config and images under DIR (made by the
+#                          caller); notes which kubepods cgroups exist already
 #   ctrd_start             starts containerd, waits for its CRI to answer
 #   ctrd_stop              stops it (SIGTERM, then SIGKILL), pods stay
+#   ctrd_crictl ARGS...    crictl against this containerd (runp, create,
+#                          pods, ps, stats, inspect, inspectp; -o json)
 #   ctrd_run_pod NAME NS UID [LABEL=VALUE...]   sets CTRD_SANDBOX (sandbox id)
 #   ctrd_run_container SANDBOX NAME CMD...      sets CTRD_CONTAINER (container id)
 #   ctrd_cleanup           removes pods, stops containerd, unmounts, removes
-#                          the pods' cgroups, the CNI bridge and DIR
+#                          every kubepods cgroup that appeared since ctrd_init
+#                          (in every hierarchy), the CNI bridge and DIR; fails,
+#                          naming them, if a cgroup is still left
 #
 # Everything lives under DIR: root, state, sockets, runc root, CNI config
 # and IPAM data. Pods get cgroup parent /kubepods/burstable/pod<uid> (the
-# cgroupfs driver, as kubelet names it). Needs CRI_TOOL (tests/tools/cri-tool).
+# cgroupfs driver, as kubelet names it). Pods and containers are driven,
+# and the runtime's own view read, with crictl (sigs.k8s.io/cri-tools, built
+# by tests/go-tools.mk), which shares no code with the agent's CRI client.
 # Variables set: CTRD_DIR CTRD_SOCK CTRD_ENDPOINT CTRD_PID CTRD_BRIDGE. The
 # run functions must not be called in a subshell ($(...)): cleanup relies
-# on the pod uids they record.
+# on the pod uids and sandbox ids they record.
 
+CRICTL=${CRICTL:-${BUILD:-build}/go-bin/crictl}
 CTRD_PID=""
-CTRD_POD_UIDS=""
 CTRD_SANDBOXES=""
-CTRD_CREATED_KUBEPODS=""
+CTRD_POD_UIDS=""
+CTRD_CGROUPS_BEFORE=""
+CTRD_CGROUPS_NOTED=""
 
 # Prints why containerd cannot run here, or nothing.
 ctrd_missing() {
 	[ "$(id -u)" -eq 0 ] || { echo "not root"; return; }
-	for b in containerd ctr runc python3; do
+	for b in containerd ctr runc python3 jq; do
 		command -v "$b" >/dev/null 2>&1 || { echo "$b not installed"; return; }
 	done
 	[ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] || { echo "containernetworking-plugins not installed"; return; }
 	[ -x /bin/busybox ] || { echo "busybox-static not installed"; return; }
 	[ -d /sys/fs/cgroup/cpuacct ] || [ -f /sys/fs/cgroup/cgroup.controllers ] || { echo "no cgroup hierarchy mounted"; return; }
+	[ -x "$CRICTL" ] || { echo "no crictl at $CRICTL (tests/go-tools.mk builds it with the Go toolchain at /usr/local/go)"; return; }
+}
+
+# Every kubepods cgroup directory in every hierarchy, one a line.
+ctrd_kubepods_cgroups() {
+	for hier in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+		[ -d "${hier}kubepods" ] && find "${hier}kubepods" -type d
+	done
+	return 0
+}
+
+# The cgroups runc made for our pods that exist now and did not at
+# ctrd_init: kubepods, kubepods/burstable and our pods' trees, in every
+# hierarchy; deepest first (a child's path sorts after its parent's, so
+# reversed before it). Others' cgroups under kubepods are not ours to touch.
+ctrd_new_cgroups() {
+	[ -n "$CTRD_CGROUPS_NOTED" ] || return 0
+	{ printf '%s\n--\n' "$CTRD_CGROUPS_BEFORE"; ctrd_kubepods_cgroups; } |
+		awk -v uids="$CTRD_POD_UIDS" '
+			BEGIN { n = split(uids, uid, " ") }
+			$0 == "--" { now = 1; next }
+			!now { before[$0] = 1; next }
+			$0 in before { next }
+			/^\/sys\/fs\/cgroup\/([^\/]+\/)?kubepods(\/burstable)?$/ { print; next }
+			{ for (i = 1; i <= n; i++) if (index($0 "/", "/kubepods/burstable/pod" uid[i] "/")) { print; next } }' |
+		sort -r
+}
+
+# ctrd_crictl ARGS...: crictl with a config of its own (never the
+# machine's /etc/crictl.yaml).
+ctrd_crictl() {
+	"$CRICTL" --config "$CTRD_DIR/crictl.yaml" "$@"
 }
 
 ctrd_init() {
@@ -40,6 +81,15 @@ ctrd_init() {
 	# concurrent runs apart.
 	CTRD_BRIDGE=cadet$(basename "$CTRD_DIR" | tr -dc 'a-zA-Z0-9' | tail -c 8)
 	mkdir -p "$CTRD_DIR/cni/net.d" "$CTRD_DIR/cni/ipam" "$CTRD_DIR/images" "$CTRD_DIR/opt"
+	# What runc creates (the pods' parents too, in every v1 hierarchy and
+	# cgroup2) is what is not here now; ctrd_cleanup removes exactly that.
+	CTRD_CGROUPS_BEFORE=$(ctrd_kubepods_cgroups)
+	CTRD_CGROUPS_NOTED=1
+	cat >"$CTRD_DIR/crictl.yaml" <<EOF
+runtime-endpoint: $CTRD_ENDPOINT
+image-endpoint: $CTRD_ENDPOINT
+timeout: 10
+EOF
 	cat >"$CTRD_DIR/config.toml" <<EOF
 version = 2
 root = "$CTRD_DIR/root"
@@ -95,11 +145,12 @@ EOF
 		python3 "${CADET_SRC:-.}/tests/lib/oci-image.py" "$CTRD_DIR/images" localhost/busybox:1 --cmd /bin/sh >/dev/null
 }
 
+
 ctrd_start() {
 	containerd --config "$CTRD_DIR/config.toml" >>"$CTRD_DIR/containerd.log" 2>&1 &
 	CTRD_PID=$!
 	i=0
-	while ! "$CRI_TOOL" -r "$CTRD_ENDPOINT" version >/dev/null 2>&1; do
+	while ! ctrd_crictl version >/dev/null 2>&1; do
 		i=$((i + 1))
 		if [ $i -gt 100 ] || ! kill -0 "$CTRD_PID" 2>/dev/null; then
 			echo "containerd did not start; its log:"
@@ -130,45 +181,60 @@ ctrd_stop() {
 	CTRD_PID=""
 }
 
+# ctrd_json_args ARG...: the arguments as a JSON array of strings (jq's
+# own --args would take a "-c" among them for its option).
+ctrd_json_args() {
+	python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@"
+}
+
+# ctrd_run_pod NAME NS UID [LABEL=VALUE...]: the sandbox config stays in
+# CTRD_POD_CONFIG for the containers created in the pod.
 ctrd_run_pod() {
 	name=$1 ns=$2 uid=$3
 	shift 3
-	[ -d /sys/fs/cgroup/cpuacct/kubepods ] || [ -d /sys/fs/cgroup/kubepods ] || CTRD_CREATED_KUBEPODS=1
-	CTRD_POD_UIDS="$CTRD_POD_UIDS $uid"
 	# kubelet's layout: /var/log/pods/<ns>_<name>_<uid>/<container>/0.log
 	CTRD_POD_LOGS=$CTRD_DIR/logs/${ns}_${name}_$uid
 	mkdir -p "$CTRD_POD_LOGS" || return 1
-	CTRD_POD_ARGS="--pod-name $name --pod-namespace $ns --pod-uid $uid --cgroup-parent /kubepods/burstable/pod$uid --log-directory $CTRD_POD_LOGS"
-	set -- --name "$name" --namespace "$ns" --uid "$uid" --cgroup-parent "/kubepods/burstable/pod$uid" \
-		--log-directory "$CTRD_POD_LOGS" \
-		$(for l in "$@"; do printf -- '--label %s ' "$l"; done)
-	CTRD_SANDBOX=$("$CRI_TOOL" -r "$CTRD_ENDPOINT" runp "$@") || return 1
+	CTRD_POD_CONFIG=$CTRD_DIR/pod-$uid.json
+	jq -n --arg name "$name" --arg ns "$ns" --arg uid "$uid" --arg logs "$CTRD_POD_LOGS" \
+		--argjson labels "$(ctrd_json_args "$@")" '{
+		metadata: { name: $name, namespace: $ns, uid: $uid },
+		hostname: $name,
+		log_directory: $logs,
+		labels: ($labels | map(split("=") | { (.[0]): (.[1:] | join("=")) }) | add // {}),
+		linux: { cgroup_parent: ("/kubepods/burstable/pod" + $uid) }
+	}' >"$CTRD_POD_CONFIG" || return 1
+	CTRD_POD_UIDS="$CTRD_POD_UIDS $uid"
+	CTRD_SANDBOX=$(ctrd_crictl runp "$CTRD_POD_CONFIG") || return 1
 	CTRD_SANDBOXES="$CTRD_SANDBOXES $CTRD_SANDBOX"
 }
 
-# ctrd_run_container SANDBOX NAME CMD...: needs CTRD_POD_ARGS from ctrd_run_pod.
-# Its output goes to CTRD_POD_LOGS/NAME/0.log.
+# ctrd_run_container SANDBOX NAME CMD...: needs CTRD_POD_CONFIG from
+# ctrd_run_pod. Its output goes to CTRD_POD_LOGS/NAME/0.log.
 ctrd_run_container() {
 	sandbox=$1 cname=$2
 	shift 2
 	mkdir -p "$CTRD_POD_LOGS/$cname" || return 1
-	# shellcheck disable=SC2086
-	cid=$("$CRI_TOOL" -r "$CTRD_ENDPOINT" create "$sandbox" --name "$cname" --image localhost/busybox:1 \
-		--log-path "$cname/0.log" $CTRD_POD_ARGS -- "$@") || return 1
-	"$CRI_TOOL" -r "$CTRD_ENDPOINT" start "$cid" || return 1
+	config=$CTRD_DIR/container-$cname-$(basename "$CTRD_POD_CONFIG")
+	jq -n --arg name "$cname" --arg log "$cname/0.log" --argjson command "$(ctrd_json_args "$@")" '{
+		metadata: { name: $name },
+		image: { image: "localhost/busybox:1" },
+		command: $command,
+		log_path: $log
+	}' >"$config" || return 1
+	cid=$(ctrd_crictl create "$sandbox" "$config" "$CTRD_POD_CONFIG") || return 1
+	ctrd_crictl start "$cid" >/dev/null || return 1
 	CTRD_CONTAINER=$cid
 }
 
-# Kills every process left in a cgroup directory tree (by pid), then removes
-# the directories bottom-up.
-ctrd_remove_cgroup_tree() {
-	[ -d "$1" ] || return 0
-	find "$1" -depth -type d | while read -r dir; do
-		if [ -f "$dir/cgroup.procs" ]; then
-			while read -r pid; do kill -9 "$pid" 2>/dev/null; done <"$dir/cgroup.procs"
-		fi
+# ctrd_remove_cgroups DIR...: kills every process left in the cgroup
+# directories (by pid), then removes them in the order given.
+ctrd_remove_cgroups() {
+	for dir in "$@"; do
+		[ -f "$dir/cgroup.procs" ] || continue
+		while read -r pid; do kill -9 "$pid" 2>/dev/null; done <"$dir/cgroup.procs"
 	done
-	find "$1" -depth -type d | while read -r dir; do
+	for dir in "$@"; do
 		j=0
 		while ! rmdir "$dir" 2>/dev/null && [ -d "$dir" ] && [ $j -lt 20 ]; do
 			sleep 0.1
@@ -181,17 +247,12 @@ ctrd_cleanup() {
 	[ -n "${CTRD_DIR:-}" ] || return 0
 	# Remove pods through the runtime while it runs (it stops their
 	# processes and tears down their network); restart it if it was stopped.
-	if [ -z "$CTRD_PID" ] && [ -e "$CTRD_DIR/config.toml" ] && [ -n "$CTRD_POD_UIDS" ]; then
+	if [ -z "$CTRD_PID" ] && [ -e "$CTRD_DIR/config.toml" ] && [ -n "$CTRD_SANDBOXES" ]; then
 		ctrd_start >/dev/null 2>&1
 	fi
 	if [ -n "$CTRD_PID" ]; then
-		for cid in $("$CRI_TOOL" -r "$CTRD_ENDPOINT" ps 2>/dev/null | sed -n 's/^id=\([^ ]*\).*/\1/p'); do
-			"$CRI_TOOL" -r "$CTRD_ENDPOINT" stop "$cid" >/dev/null 2>&1
-			"$CRI_TOOL" -r "$CTRD_ENDPOINT" rm "$cid" >/dev/null 2>&1
-		done
-		for sid in $("$CRI_TOOL" -r "$CTRD_ENDPOINT" pods 2>/dev/null | sed -n 's/^id=\([^ ]*\).*/\1/p'); do
-			"$CRI_TOOL" -r "$CTRD_ENDPOINT" stopp "$sid" >/dev/null 2>&1
-			"$CRI_TOOL" -r "$CTRD_ENDPOINT" rmp "$sid" >/dev/null 2>&1
+		for sid in $(ctrd_crictl pods -q 2>/dev/null); do
+			ctrd_crictl rmp -f "$sid" >/dev/null 2>&1
 		done
 	fi
 	ctrd_stop
@@ -202,16 +263,11 @@ ctrd_cleanup() {
 			kill -9 "${p#/proc/}" 2>/dev/null
 		fi
 	done
-	for uid in $CTRD_POD_UIDS; do
-		for hier in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
-			ctrd_remove_cgroup_tree "${hier}kubepods/burstable/pod$uid"
-		done
-	done
-	if [ -n "$CTRD_CREATED_KUBEPODS" ]; then
-		for hier in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
-			rmdir "${hier}kubepods/burstable" "${hier}kubepods" 2>/dev/null
-		done
-	fi
+	# Every kubepods cgroup that appeared since ctrd_init, in every
+	# hierarchy: the pods' and containers' own, and the kubepods and
+	# kubepods/burstable parents runc made wherever they were missing.
+	# shellcheck disable=SC2046
+	ctrd_remove_cgroups $(ctrd_new_cgroups)
 	# Mounts under our directory (rootfs overlays, shm, netns), deepest first.
 	awk -v d="$CTRD_DIR/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
@@ -226,4 +282,9 @@ ctrd_cleanup() {
 	done
 	rm -rf "$CTRD_DIR"
 	CTRD_DIR=""
+	left=$(ctrd_new_cgroups)
+	if [ -n "$left" ]; then
+		echo "cgroups left behind by the test:" $left >&2
+		return 1
+	fi
 }

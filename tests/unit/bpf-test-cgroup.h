@@ -212,6 +212,36 @@ static inline int tcg_read_u64(const char *dir, const char *file, const char *ke
 	return rc;
 }
 
+/* The kernel's own figures for the v1 cgroup at REL (under TCG_ROOT's
+ * cpuacct and memory hierarchies), read here as the oracle the readers are
+ * checked against: cpuacct.usage, memory.usage_in_bytes, and the working
+ * set as kubelet derives it (usage less total_inactive_file, floored at 0). */
+struct tcg_kernel_usage {
+	uint64_t cpu_usage_ns, memory_usage_bytes, memory_working_set_bytes;
+};
+
+static inline int tcg_kernel_usage_read(const char *rel, struct tcg_kernel_usage *out)
+{
+	char cpuacct[600], memory[600];
+	uint64_t inactive_file_bytes;
+	tcg_fmt(cpuacct, sizeof(cpuacct), "%s/cpuacct/%s", TCG_ROOT, rel);
+	tcg_fmt(memory, sizeof(memory), "%s/memory/%s", TCG_ROOT, rel);
+	if (tcg_read_u64(cpuacct, "cpuacct.usage", "", &out->cpu_usage_ns) != 0 ||
+	    tcg_read_u64(memory, "memory.usage_in_bytes", "", &out->memory_usage_bytes) != 0 ||
+	    tcg_read_u64(memory, "memory.stat", "total_inactive_file", &inactive_file_bytes) != 0)
+		return -1;
+	out->memory_working_set_bytes =
+		out->memory_usage_bytes > inactive_file_bytes ? out->memory_usage_bytes - inactive_file_bytes : 0;
+	return 0;
+}
+
+/* True when v lies between the kernel's figures read before and after it
+ * (either order: memory can go down as well as up). */
+static inline bool tcg_between(uint64_t before, uint64_t v, uint64_t after)
+{
+	return before <= after ? before <= v && v <= after : after <= v && v <= before;
+}
+
 static inline uint64_t tcg_ino(const char *path)
 {
 	struct stat st;

@@ -7,7 +7,9 @@
  * file in both; in the second, usage-only cycle the BPF one must serve the
  * container from its iterator walks (counted) and record exactly the CPU,
  * memory usage and working set the file one records: the container's
- * process sleeps, so nothing moves in between. */
+ * process sleeps, so nothing moves in between. Both must also lie between
+ * the kernel's own files (cpuacct.usage, memory.usage_in_bytes,
+ * memory.stat), read here before and after the two collections. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -100,9 +102,12 @@ static void test_bpf_cycle_equals_file_cycle(void **state)
 	close(ready[0]);
 
 	struct result with_bpf, files_only;
+	struct tcg_kernel_usage before = { 0 }, after = { 0 };
 	for (int tries = 0; tries < 5; tries++) {
+		assert_int_equal(tcg_kernel_usage_read(rel, &before), 0);
 		two_cycles(true, uid, id, &with_bpf);
 		two_cycles(false, uid, id, &files_only);
+		assert_int_equal(tcg_kernel_usage_read(rel, &after), 0);
 		if (memcmp(&with_bpf.stats, &files_only.stats, sizeof(with_bpf.stats)) == 0)
 			break;
 	}
@@ -110,6 +115,15 @@ static void test_bpf_cycle_equals_file_cycle(void **state)
 	fprintf(stderr, "bpf: cpu %" PRIu64 " ns, memory %" PRIu64 ", working set %" PRIu64 "; %" PRIu64
 		" reads from BPF\n", a->cpu_usage_ns, a->memory_usage_bytes, a->memory_working_set_bytes,
 		with_bpf.bpf_reads);
+	fprintf(stderr, "kernel: cpu %" PRIu64 " ns, memory %" PRIu64 ", working set %" PRIu64 " (after)\n",
+		after.cpu_usage_ns, after.memory_usage_bytes, after.memory_working_set_bytes);
+	const struct cgroup_stats *both[] = { a, b };
+	for (size_t i = 0; i < 2; i++) {
+		assert_true(tcg_between(before.cpu_usage_ns, both[i]->cpu_usage_ns, after.cpu_usage_ns));
+		assert_true(tcg_between(before.memory_usage_bytes, both[i]->memory_usage_bytes, after.memory_usage_bytes));
+		assert_true(tcg_between(before.memory_working_set_bytes, both[i]->memory_working_set_bytes,
+					after.memory_working_set_bytes));
+	}
 	assert_int_equal(a->have, b->have);
 	assert_int_equal(a->cpu_usage_ns, b->cpu_usage_ns);
 	assert_int_equal(a->memory_usage_bytes, b->memory_usage_bytes);

@@ -5,7 +5,9 @@
  * A tree (two pods, three containers with sleeping processes that burned
  * CPU and touched memory) is made at the root of every hierarchy the v1
  * reader uses. After a full file read of each cgroup, both readers must
- * give identical stats: CPU, memory usage and the recomputed working set.
+ * give identical stats: CPU, memory usage and the recomputed working set;
+ * and both must lie between the kernel's own files (cpuacct.usage,
+ * memory.usage_in_bytes, memory.stat), read here before and after them.
  * A path the walk did not see (gone, or never there) is refused, so the
  * caller falls back to files. */
 #include <stdarg.h>
@@ -102,26 +104,36 @@ static void test_same_stats_as_files(void **state)
 		char rel[300];
 		struct cgroup_handle *h = NULL;
 		struct cgroup_stats full, from_files, from_bpf;
+		struct tcg_kernel_usage before = { 0 }, after = { 0 };
 		tcg_fmt(rel, sizeof(rel), "%s%s%s", f->subtree, tree[i][0] ? "/" : "", tree[i]);
 		if (cgroup_handle_open(f->files, rel, &h, &err) != 0 || cgroup_handle_read(f->files, h, &full, &err) != 0)
 			fail_msg("%s: %s", rel, err.msg);
 		/* the processes sleep: read files and walk until both saw the same */
 		bool same = false;
 		for (int tries = 0; tries < 5 && !same; tries++) {
+			assert_int_equal(tcg_kernel_usage_read(rel, &before), 0);
 			assert_int_equal(bpf_usage_refresh(f->usage, &err), 0);
 			assert_int_equal(cgroup_handle_read_usage(f->files, h, &full, &from_files, &err), 0);
 			memset(&from_bpf, 0xa5, sizeof(from_bpf));
 			assert_true(bpf_usage_apply(f->usage, rel, &full, &from_bpf));
+			assert_int_equal(tcg_kernel_usage_read(rel, &after), 0);
 			same = memcmp(&from_files, &from_bpf, sizeof(from_bpf)) == 0;
 		}
 		cgroup_handle_close(h);
 		fprintf(stderr, "%-34s cpu %10" PRIu64 " ns  memory %9" PRIu64 "  working set %9" PRIu64 "\n", rel,
 			from_bpf.cpu_usage_ns, from_bpf.memory_usage_bytes, from_bpf.memory_working_set_bytes);
+		fprintf(stderr, "%-34s cpu %10" PRIu64 " ns  memory %9" PRIu64 "  working set %9" PRIu64
+			" (kernel, after)\n", "", after.cpu_usage_ns, after.memory_usage_bytes,
+			after.memory_working_set_bytes);
 		assert_int_equal(from_bpf.have, from_files.have);
 		assert_int_equal(from_bpf.cpu_usage_ns, from_files.cpu_usage_ns);
 		assert_int_equal(from_bpf.memory_usage_bytes, from_files.memory_usage_bytes);
 		assert_int_equal(from_bpf.memory_working_set_bytes, from_files.memory_working_set_bytes);
 		assert_true(same);
+		assert_true(tcg_between(before.cpu_usage_ns, from_bpf.cpu_usage_ns, after.cpu_usage_ns));
+		assert_true(tcg_between(before.memory_usage_bytes, from_bpf.memory_usage_bytes, after.memory_usage_bytes));
+		assert_true(tcg_between(before.memory_working_set_bytes, from_bpf.memory_working_set_bytes,
+					after.memory_working_set_bytes));
 	}
 	assert_int_equal(bpf_usage_count(f->usage), N_TREE);
 }
