@@ -5,7 +5,9 @@
 # own units. The checks run inside the guest (tests/vm/guest-checks.sh:
 # Type=notify readiness, STATUS=, the watchdog restarting a stopped agent
 # and a hung collection, socket activation, reload, journal priorities,
-# the security exposure); their ok:/FAIL:/KNOWN: lines come back through
+# the security exposure; then tests/vm/guest-cri-checks.sh: containerd's
+# CRI with SystemdCgroup = true, a pod under kubepods.slice named from CRI
+# and its 0.5-core CPU rate against the kernel's cpu.stat); their ok:/FAIL:/KNOWN: lines come back through
 # the 9p share and are printed here. Fails on any FAIL, on a run that did
 # not finish, or when the guest does not power off in time.
 #
@@ -50,6 +52,14 @@ cp "$DEB" "$SHARE/cadet.deb"
 cp tests/vm/guest-checks.sh "$SHARE/test.sh"
 mkdir "$SHARE/fixtures"
 cp -a tests/fixtures/v2-systemd "$SHARE/fixtures/"
+# The CRI part: its script, the project's CRI client and two images.
+cp tests/vm/guest-cri-checks.sh "$SHARE/"
+[ -x "$BUILD/tests/cri-tool" ] || fail "$BUILD/tests/cri-tool not built (make test builds it)"
+cp "$BUILD/tests/cri-tool" "$SHARE/"
+[ -x /bin/busybox ] || fail "/bin/busybox (busybox-static) is what the guest's images are made of"
+python3 tests/lib/oci-image.py "$SHARE/images" localhost/pause:1 --entrypoint /bin/sleep --entrypoint 2147483647 >/dev/null &&
+	python3 tests/lib/oci-image.py "$SHARE/images" localhost/busybox:1 --cmd /bin/sh >/dev/null ||
+	fail "building the OCI images"
 sh tests/vm/run-guest.sh "$prefix" "$SHARE" 600
 rc=$?
 echo "info: guest booted, checked and powered off in $(($(date +%s) - t1)) s"
