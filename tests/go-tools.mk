@@ -66,3 +66,12 @@ $(CLUSTER_TOOLS): export CGO_ENABLED := 0
 $(K8S_TOOLS): export GOFLAGS += '-ldflags=-s -w $(K8S_VERSION_LDFLAGS)'
 $(ETCD): export GOFLAGS += '-ldflags=-s -w'
 $(METRICS_SERVER): export GOFLAGS += '-ldflags=-s -w -X k8s.io/client-go/pkg/version.gitVersion=$(METRICS_SERVER_VERSION)'
+# One `go build` at a time, also under make -j: each already uses every
+# core, and two at once would compile the packages they share twice.
+cluster_tools_after = $(eval $(GO_TOOLS_BIN)/$(1): | $(GO_TOOLS_BIN)/$(2))
+$(call cluster_tools_after,kube-apiserver,etcd)
+$(call cluster_tools_after,kube-controller-manager,kube-apiserver)
+$(call cluster_tools_after,kube-scheduler,kube-controller-manager)
+$(call cluster_tools_after,kubelet,kube-scheduler)
+$(call cluster_tools_after,kubectl,kubelet)
+$(call cluster_tools_after,metrics-server,kubectl)
