@@ -53,6 +53,7 @@ include common/common.mk
 include agent/agent.mk
 include tests/tests.mk
 include tests/go-tools.mk
+include tests/cluster/cluster.mk
 -include tests/fuzz/fuzz.mk
 -include agent/cri.mk
 -include bench/bench.mk
