@@ -54,8 +54,8 @@ mkdir "$SHARE/fixtures"
 cp -a tests/fixtures/v2-systemd "$SHARE/fixtures/"
 # The CRI part: its script, the project's CRI client and two images.
 cp tests/vm/guest-cri-checks.sh "$SHARE/"
-[ -x "$BUILD/tests/cri-tool" ] || fail "$BUILD/tests/cri-tool not built (make test builds it)"
-cp "$BUILD/tests/cri-tool" "$SHARE/"
+[ -x "$BUILD/go-bin/crictl" ] || fail "$BUILD/go-bin/crictl not built (make test builds it: tests/go-tools.mk)"
+cp "$BUILD/go-bin/crictl" "$SHARE/"
 [ -x /bin/busybox ] || fail "/bin/busybox (busybox-static) is what the guest's images are made of"
 python3 tests/lib/oci-image.py "$SHARE/images" localhost/pause:1 --entrypoint /bin/sleep --entrypoint 2147483647 >/dev/null &&
 	python3 tests/lib/oci-image.py "$SHARE/images" localhost/busybox:1 --cmd /bin/sh >/dev/null ||

@@ -10,13 +10,13 @@
 # own cpu.stat usage_usec over the same 15 s (the agent's window).
 #
 # The share brings the images (tests/lib/oci-image.py tarballs: the guest
-# has no registry) and cri-tool (the project's CRI client, used here only to
-# make the pod: the figures are checked against the kernel, not against it).
+# has no registry) and crictl (sigs.k8s.io/cri-tools, pinned in tests/go:
+# it makes the pod; the figures are checked against the kernel).
 CRI=unix:///run/containerd/containerd.sock
-CRI_TOOL=$SHARE/cri-tool
+CRICTL=$SHARE/crictl
 SUMMARY=http://127.0.0.1:10266/stats/summary
 
-cri() { "$CRI_TOOL" -r "$CRI" "$@"; }
+cri() { "$CRICTL" --runtime-endpoint "$CRI" --image-endpoint "$CRI" --timeout 20s "$@"; }
 cri_up() { cri version >/dev/null 2>&1; }
 usec_of() { sed -n 's/^usage_usec //p' "$1/cpu.stat"; }
 ns_now() { date +%s%N; }
@@ -55,11 +55,19 @@ EOF
 
 	uid=7c1e0d2a-5b3f-4e6a-9d8c-1f2e3a4b5c6d
 	slice=kubepods-burstable-pod$(echo "$uid" | tr - _).slice
-	sandbox=$(cri runp --name cpu-half --namespace vm-node --uid "$uid" --cgroup-parent "$slice" --host-network) ||
+	# kubelet's systemd driver names the slice; host network: no CNI here.
+	cat >/tmp/pod.json <<EOF
+{"metadata": {"name": "cpu-half", "namespace": "vm-node", "uid": "$uid"},
+ "linux": {"cgroup_parent": "$slice",
+           "security_context": {"namespace_options": {"network": 2}}}}
+EOF
+	cat >/tmp/spinner.json <<'EOF'
+{"metadata": {"name": "spinner"}, "image": {"image": "localhost/busybox:1"},
+ "command": ["sh", "-c", "while :; do :; done"]}
+EOF
+	sandbox=$(cri runp /tmp/pod.json) ||
 		{ bad "CRI RunPodSandbox with parent $slice"; return; }
-	cid=$(cri create "$sandbox" --name spinner --image localhost/busybox:1 --pod-name cpu-half \
-		--pod-namespace vm-node --pod-uid "$uid" --cgroup-parent "$slice" --host-network \
-		-- sh -c 'while :; do :; done') && cri start "$cid" ||
+	cid=$(cri create "$sandbox" /tmp/spinner.json /tmp/pod.json) && cri start "$cid" >/dev/null ||
 		{ bad "CRI CreateContainer/StartContainer in $sandbox"; cri_cleanup; return; }
 	scope=/sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice/$slice/cri-containerd-$cid.scope
 	if [ -d "$scope" ] && grep -qx "0::/kubepods.slice/kubepods-burstable.slice/$slice/cri-containerd-$cid.scope" \
@@ -122,10 +130,11 @@ cri_cleanup() {
 	[ -n "${cid:-}" ] && cri stop "$cid" >/dev/null 2>&1 && cri rm "$cid" >/dev/null 2>&1
 	[ -n "${sandbox:-}" ] && cri stopp "$sandbox" >/dev/null 2>&1 && cri rmp "$sandbox" >/dev/null 2>&1
 	cid="" sandbox=""
+	rm -f /tmp/pod.json /tmp/spinner.json
 }
 
-if [ -x "$CRI_TOOL" ] && [ -f "$SHARE/images/busybox-1.tar" ]; then
+if [ -x "$CRICTL" ] && [ -f "$SHARE/images/busybox-1.tar" ]; then
 	cri_checks
 else
-	bad "the share brings cri-tool and the images for the CRI checks"
+	bad "the share brings crictl and the images for the CRI checks"
 fi
