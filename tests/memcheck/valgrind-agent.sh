@@ -133,8 +133,7 @@ i=0
 while ! grep -q "^held" "$TMP/hold" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 grep -q "^held 2" "$TMP/hold" || fail "could not hold two connections: $(cat "$TMP/hold")"
 
-kill -TERM "$AGENT_PID"
-wait "$AGENT_PID"
+stop_pid "$AGENT_PID" 120 # valgrind's leak check at exit takes a while
 rc=$?
 AGENT_PID=""
 pkill -P "$HOLD_PID" 2>/dev/null
