@@ -1,12 +1,12 @@
 /* bpf-agent.c: applies BPF cgroup events to the collection and the store
  * (see bpf-agent.h). Runs on the agent's loop thread, between cycles.
  *
- * A final sample is recorded with the store's own record calls, stamped
- * with the event's time: the store stamps records with its cycle clock, so
- * that clock is set to the event time for the call and put back after. The
- * sample keeps the container's last polled values (memory etc.) and
- * replaces only the CPU time; a container never polled gets CPU alone.
- * The store's usual expiry then reports it for one more window. */
+ * A final sample is recorded at the event's own time with source
+ * SAMPLE_SOURCE_BPF_RMDIR: the store keeps the container's last polled
+ * values (memory etc.) and replaces only the CPU time; a container never
+ * polled gets CPU alone; one the walk read after the event keeps that read.
+ * The next walk does not see it, so it vanishes then and expires a window
+ * after the event. */
 #include "agent/bpf-agent.h"
 
 #include <errno.h>
@@ -15,11 +15,12 @@
 
 #include "agent/bpf-cgroup-events.h"
 #include "agent/cgroup-path.h"
+#include "common/duration.h"
 #include "common/timefmt.h"
 
 #define RECENT_MKDIRS 256
 #define PENDING_OOMS 64
-#define PENDING_OOM_TTL_NS (120ull * 1000000000ull)
+#define PENDING_OOM_TTL_NS (120 * NSEC_PER_SEC)
 
 struct recent_mkdir {
 	uint64_t cgroup_id;
@@ -48,17 +49,11 @@ struct agent_bpf {
 	struct agent_bpf_counters counters;
 };
 
-/* Realtime of a monotonic instant in the recent past. */
-static uint64_t monotonic_to_realtime(uint64_t monotonic_ns)
-{
-	uint64_t now_mono = clock_monotonic_ns(), now_real = clock_realtime_ns();
-	uint64_t age = now_mono > monotonic_ns ? now_mono - monotonic_ns : 0;
-	return now_real > age ? now_real - age : 0;
-}
-
 static void remember_mkdir(struct agent_bpf *b, const struct cgroup_event *e)
 {
-	b->mkdirs[b->next_mkdir] = (struct recent_mkdir){ e->cgroup_id, monotonic_to_realtime(e->monotonic_ns) };
+	struct sample_time now = sample_time_now();
+	struct sample_time at = sample_time_from_monotonic(e->monotonic_ns, &now);
+	b->mkdirs[b->next_mkdir] = (struct recent_mkdir){ e->cgroup_id, at.realtime_ns };
 	b->next_mkdir = (b->next_mkdir + 1) % RECENT_MKDIRS;
 }
 
@@ -70,40 +65,22 @@ static uint64_t mkdir_time(const struct agent_bpf *b, uint64_t cgroup_id)
 	return 0;
 }
 
+/* The CPU time the kernel held at rmdir, as the container's final sample:
+ * the store keeps its other values from the last poll. */
 static int record_final_sample(struct agent_bpf *b, const struct cgroup_event *e, const struct cgroup_identity *id,
 			       struct cadet_error *err)
 {
-	struct store *s = b->store;
-	struct store_pod *pod = store_find_pod(s, id->pod_uid);
-	struct store_container *ctr = pod ? store_find_container(pod, id->container_id) : NULL;
-	struct cgroup_stats stats;
-	uint64_t created_ns;
-
-	if (ctr) {
-		stats = ctr->series.latest;
-		created_ns = ctr->cgroup_start_ns;
-		/* A later cycle already read it (event read late): nothing to add. */
-		if (ctr->series.sample_monotonic_ns >= e->monotonic_ns)
-			return 0;
-	} else {
-		memset(&stats, 0, sizeof(stats));
-		created_ns = mkdir_time(b, e->cgroup_id);
-	}
-	stats.have |= CGROUP_HAVE_CPU;
-	stats.have &= ~(uint32_t)CGROUP_HAVE_CPU_SPLIT;
-	stats.cpu_usage_ns = e->cpu_usage_ns;
-
-	uint64_t saved_mono = s->cycle_monotonic_ns, saved_real = s->cycle_realtime_ns;
-	s->cycle_monotonic_ns = e->monotonic_ns;
-	s->cycle_realtime_ns = monotonic_to_realtime(e->monotonic_ns);
-	int rc = 0;
-	if (!pod)
-		rc = store_record_pod(s, id->pod_uid, id->qos, 0, NULL, &pod, err);
-	if (rc == 0)
-		rc = store_record_container(s, pod, id->container_id, created_ns, &stats, &ctr, err);
-	s->cycle_monotonic_ns = saved_mono;
-	s->cycle_realtime_ns = saved_real;
-	if (rc != 0)
+	struct sample_time now = sample_time_now();
+	struct sample_time at = sample_time_from_monotonic(e->monotonic_ns, &now);
+	struct sample_key key = {
+		.kind = SAMPLE_KEY_CONTAINER,
+		.pod_uid = id->pod_uid,
+		.container_id = id->container_id,
+		.qos = id->qos,
+		.started_realtime_ns = mkdir_time(b, e->cgroup_id),
+	};
+	struct sample final = { .have = SAMPLE_HAVE_CPU, .cpu_usage_ns = e->cpu_usage_ns };
+	if (store_record(b->store, &key, SAMPLE_SOURCE_BPF_RMDIR, &at, &final, err) < 0)
 		return cadet_error_prefix(err, "final sample of container %s", id->container_id);
 	b->counters.final_samples++;
 	return 0;

@@ -193,23 +193,21 @@ int bpf_usage_refresh(struct bpf_usage *u, struct cadet_error *err)
 	return 0;
 }
 
-bool bpf_usage_apply(const struct bpf_usage *u, const char *relpath, const struct cgroup_stats *last_full,
-		     struct cgroup_stats *out)
+bool bpf_usage_apply(const struct bpf_usage *u, const char *relpath, const struct sample *last_full,
+		     struct sample *out)
 {
 	if (!u->sorted)
 		return false;
 	const struct usage_entry *e = find_entry(u, relpath);
-	bool want_memory = (last_full->have & CGROUP_HAVE_MEMORY) != 0;
+	bool want_memory = (last_full->have & SAMPLE_HAVE_MEMORY) != 0;
 	if (!e || !e->has_cpu || (want_memory && !e->has_memory))
 		return false;
 	*out = *last_full;
-	out->have |= CGROUP_HAVE_CPU;
+	out->have |= SAMPLE_HAVE_CPU;
 	out->cpu_usage_ns = e->cpu_usage_ns;
 	if (want_memory) {
 		out->memory_usage_bytes = e->memory_usage_bytes;
-		out->memory_working_set_bytes = out->memory_usage_bytes > out->memory_inactive_file_bytes
-							? out->memory_usage_bytes - out->memory_inactive_file_bytes
-							: 0;
+		sample_derive(out);
 	}
 	return true;
 }

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "agent/cgroup.h"
+#include "agent/sample.h"
 #include "common/error.h"
 
 struct bpf_usage;
@@ -29,10 +29,10 @@ int bpf_usage_open(const char *cgroup_root, bool v2, const char *subtree, struct
 /* Walks the subtree(s) now; the previous walk's values are dropped. */
 int bpf_usage_refresh(struct bpf_usage *u, struct cadet_error *err);
 /* Like cgroup_handle_read_usage(): out = last_full with CPU and memory
- * usage from the last walk and the working set recomputed. False (out
+ * usage from the last walk and the derived values recomputed. False (out
  * untouched) when the walk did not see relpath with every value needed. */
-bool bpf_usage_apply(const struct bpf_usage *u, const char *relpath, const struct cgroup_stats *last_full,
-		     struct cgroup_stats *out);
+bool bpf_usage_apply(const struct bpf_usage *u, const char *relpath, const struct sample *last_full,
+		     struct sample *out);
 size_t bpf_usage_count(const struct bpf_usage *u);
 void bpf_usage_free(struct bpf_usage *u);
 

@@ -24,10 +24,10 @@ struct cgroup_reader {
 	const struct cgroup_file_spec *files;
 	size_t n_files;
 	/* Turns the kept files of h into stats. */
-	int (*read)(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
+	int (*read)(struct cgroup_collector *c, struct cgroup_handle *h, struct sample *out,
 		    struct cadet_error *err);
 	/* Updates CPU and memory usage in out (which holds the last full read). */
-	int (*read_usage)(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
+	int (*read_usage)(struct cgroup_collector *c, struct cgroup_handle *h, struct sample *out,
 			  struct cadet_error *err);
 };
 
@@ -41,7 +41,6 @@ struct cgroup_collector {
 	const struct cgroup_reader *reader;
 	char *dirs[CGROUP_MAX_DIRS]; /* hierarchy roots the file specs refer to */
 	char *tree;                  /* the hierarchy discovery walks */
-	uint64_t ns_per_tick;        /* USER_HZ tick in ns, for cpuacct.stat */
 };
 
 /* fds[] values besides real descriptors */
@@ -79,10 +78,10 @@ int cgroup_kept_read(struct cgroup_handle *h, size_t i, const char *file_name, c
 int cgroup_read_optional(struct cgroup_handle *h, size_t i, char *buf, size_t *len, struct cadet_error *err);
 
 /* Reads memory.stat (file i) into out, given the version's key names for
- * inactive_file, rss, pgfault and pgmajfault (in that order), and sets the
- * working set from out->memory_usage_bytes, which the caller read first. */
+ * inactive_file, rss, pgfault and pgmajfault (in that order); the working
+ * set is derived from them and the usage when the read ends. */
 int cgroup_read_memory_stat(struct cgroup_handle *h, size_t i, const char *const keys[4],
-			    struct cgroup_stats *out, char *buf, struct cadet_error *err);
+			    struct sample *out, char *buf, struct cadet_error *err);
 
 /* Indexes, in a reader's file table, of the files both versions share. */
 struct cgroup_tail_files {
@@ -92,6 +91,6 @@ struct cgroup_tail_files {
 /* pids.current and the three PSI files, each optional; buf holds
  * CGROUP_READ_BUF bytes. */
 int cgroup_read_pids_and_psi(struct cgroup_handle *h, const struct cgroup_tail_files *files,
-			     struct cgroup_stats *out, char *buf, struct cadet_error *err);
+			     struct sample *out, char *buf, struct cadet_error *err);
 
 #endif

@@ -246,3 +246,20 @@ int parse_proc_stat(const char *buf, size_t len, uint64_t *cpu_busy_ticks, uint6
 		return cadet_error_set(err, EINVAL, "/proc/stat: missing %s", have_cpu ? "btime" : "cpu line");
 	return 0;
 }
+
+int parse_loadavg_tasks(const char *buf, size_t len, uint64_t *running, uint64_t *total, struct cadet_error *err)
+{
+	const char *p = buf, *end = line_end(buf, buf + len);
+	for (int field = 0; field < 3; field++) { /* the three load averages */
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		if (!sp)
+			return cadet_error_set(err, EINVAL, "/proc/loadavg: fewer than four fields");
+		p = sp + 1;
+	}
+	const char *sp = memchr(p, ' ', (size_t)(end - p));
+	const char *field_end = sp ? sp : end;
+	const char *slash = memchr(p, '/', (size_t)(field_end - p));
+	if (!slash || parse_u64(p, slash, running) < 0 || parse_u64(slash + 1, field_end, total) < 0)
+		return cadet_error_set(err, EINVAL, "/proc/loadavg: fourth field is not running/total");
+	return 0;
+}

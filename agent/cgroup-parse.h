@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/cgroup.h"
+#include "agent/sample.h"
 #include "common/error.h"
 
 /* Parses a decimal uint64 from [p, end) fully, with overflow check. */
@@ -39,5 +39,9 @@ int parse_meminfo(const char *buf, size_t len, const char *const *keys, size_t n
  * (user+nice+system+irq+softirq+steal) and "btime" in seconds. */
 int parse_proc_stat(const char *buf, size_t len, uint64_t *cpu_busy_ticks, uint64_t *boot_time_s,
 		    struct cadet_error *err);
+
+/* /proc/loadavg ("0.00 0.01 0.05 1/123 4567"): the running and total task
+ * counts of the fourth field. */
+int parse_loadavg_tasks(const char *buf, size_t len, uint64_t *running, uint64_t *total, struct cadet_error *err);
 
 #endif

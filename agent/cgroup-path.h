@@ -11,7 +11,7 @@
 #ifndef CADET_CGROUP_PATH_H
 #define CADET_CGROUP_PATH_H
 
-#include "agent/store.h"
+#include "agent/sample.h"
 
 enum cgroup_kind {
 	CGROUP_KIND_OTHER,    /* not part of the kubepods tree */

@@ -1,6 +1,5 @@
 /* cgroup-v1.c: the reader for cgroup v1 and hybrid layouts. CPU comes from
- * cpuacct (usage in ns, user/system in USER_HZ ticks) and cpu.stat
- * (throttling); memory from the memory controller's usage_in_bytes and the
+ * cpuacct.usage (ns) and cpu.stat (throttling, throttled time in ns); memory from the memory controller's usage_in_bytes and the
  * hierarchical total_* keys of memory.stat; pids from the pids controller.
  * In the hybrid layout the cgroup2 mount supplies the PSI files. */
 #include <errno.h>
@@ -11,7 +10,6 @@
 
 enum {
 	F_CPUACCT_USAGE,
-	F_CPUACCT_STAT,
 	F_CPU_STAT,
 	F_MEMORY_USAGE,
 	F_MEMORY_STAT,
@@ -25,7 +23,6 @@ enum {
 
 static const struct cgroup_file_spec v1_files[F_COUNT] = {
 	[F_CPUACCT_USAGE] = { V1_DIR_CPUACCT, "cpuacct.usage", 1 },
-	[F_CPUACCT_STAT] = { V1_DIR_CPUACCT, "cpuacct.stat", 0 },
 	[F_CPU_STAT] = { V1_DIR_CPU, "cpu.stat", 0 },
 	[F_MEMORY_USAGE] = { V1_DIR_MEMORY, "memory.usage_in_bytes", 0 },
 	[F_MEMORY_STAT] = { V1_DIR_MEMORY, "memory.stat", 0 },
@@ -40,32 +37,16 @@ static const struct cgroup_file_spec v1_files[F_COUNT] = {
  * rounded to pages, about 2^63). */
 #define V1_NO_LIMIT_ABOVE (1ULL << 62)
 
-static int read_cpu(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
+static int read_cpu(struct cgroup_handle *h, struct sample *out,
 		    char *buf, struct cadet_error *err)
 {
 	size_t len;
 	if (cgroup_kept_read(h, F_CPUACCT_USAGE, "cpuacct.usage", buf, CGROUP_READ_BUF, &len, err) != 0 ||
 	    parse_single_u64(buf, len, "cpuacct.usage", 0, &out->cpu_usage_ns, err) != 0)
 		return -1;
-	out->have |= CGROUP_HAVE_CPU;
+	out->have |= SAMPLE_HAVE_CPU;
 
-	int r = cgroup_read_optional(h, F_CPUACCT_STAT, buf, &len, err);
-	if (r < 0)
-		return -1;
-	if (r > 0) {
-		static const char *const keys[] = { "user", "system" };
-		uint64_t v[2] = { 0 }, found;
-		if (parse_flat_keyed(buf, len, "cpuacct.stat", keys, 2, v, &found, err) != 0)
-			return -1;
-		if (found == 3) {
-			if (v[0] > UINT64_MAX / c->ns_per_tick || v[1] > UINT64_MAX / c->ns_per_tick)
-				return cadet_error_set(err, ERANGE, "cpuacct.stat: value out of range");
-			out->cpu_user_ns = v[0] * c->ns_per_tick;
-			out->cpu_system_ns = v[1] * c->ns_per_tick;
-			out->have |= CGROUP_HAVE_CPU_SPLIT;
-		}
-	}
-	r = cgroup_read_optional(h, F_CPU_STAT, buf, &len, err);
+	int r = cgroup_read_optional(h, F_CPU_STAT, buf, &len, err);
 	if (r < 0)
 		return -1;
 	if (r > 0) {
@@ -77,13 +58,13 @@ static int read_cpu(struct cgroup_collector *c, struct cgroup_handle *h, struct 
 			out->cpu_periods = v[0];
 			out->cpu_throttled_periods = v[1];
 			out->cpu_throttled_ns = v[2];
-			out->have |= CGROUP_HAVE_THROTTLE;
+			out->have |= SAMPLE_HAVE_THROTTLE;
 		}
 	}
 	return 0;
 }
 
-static int read_memory(struct cgroup_handle *h, struct cgroup_stats *out, char *buf, struct cadet_error *err)
+static int read_memory(struct cgroup_handle *h, struct sample *out, char *buf, struct cadet_error *err)
 {
 	size_t len;
 	int r = cgroup_read_optional(h, F_MEMORY_USAGE, buf, &len, err);
@@ -105,17 +86,18 @@ static int read_memory(struct cgroup_handle *h, struct cgroup_stats *out, char *
 			return -1;
 		if (limit < V1_NO_LIMIT_ABOVE) {
 			out->memory_limit_bytes = limit;
-			out->have |= CGROUP_HAVE_MEMORY_LIMIT;
+			out->have |= SAMPLE_HAVE_MEMORY_LIMIT;
 		}
 	}
 	return 0;
 }
 
-static int v1_read(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
+static int v1_read(struct cgroup_collector *c, struct cgroup_handle *h, struct sample *out,
 		   struct cadet_error *err)
 {
+	(void)c;
 	char buf[CGROUP_READ_BUF];
-	if (read_cpu(c, h, out, buf, err) != 0 || read_memory(h, out, buf, err) != 0)
+	if (read_cpu(h, out, buf, err) != 0 || read_memory(h, out, buf, err) != 0)
 		return -1;
 	static const struct cgroup_tail_files tail = {
 		.pids_current = F_PIDS_CURRENT,
@@ -126,7 +108,7 @@ static int v1_read(struct cgroup_collector *c, struct cgroup_handle *h, struct c
 	return cgroup_read_pids_and_psi(h, &tail, out, buf, err);
 }
 
-static int v1_read_usage(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
+static int v1_read_usage(struct cgroup_collector *c, struct cgroup_handle *h, struct sample *out,
 			 struct cadet_error *err)
 {
 	(void)c;
@@ -135,8 +117,8 @@ static int v1_read_usage(struct cgroup_collector *c, struct cgroup_handle *h, st
 	if (cgroup_kept_read(h, F_CPUACCT_USAGE, "cpuacct.usage", buf, sizeof(buf), &len, err) != 0 ||
 	    parse_single_u64(buf, len, "cpuacct.usage", 0, &out->cpu_usage_ns, err) != 0)
 		return -1;
-	out->have |= CGROUP_HAVE_CPU;
-	if (!(out->have & CGROUP_HAVE_MEMORY))
+	out->have |= SAMPLE_HAVE_CPU;
+	if (!(out->have & SAMPLE_HAVE_MEMORY))
 		return 0;
 	if (cgroup_kept_read(h, F_MEMORY_USAGE, "memory.usage_in_bytes", buf, sizeof(buf), &len, err) != 0 ||
 	    parse_single_u64(buf, len, "memory.usage_in_bytes", 0, &out->memory_usage_bytes, err) != 0)

@@ -9,6 +9,7 @@
 
 #include "agent/cgroup-internal.h"
 #include "agent/cgroup-parse.h"
+#include "common/duration.h"
 
 enum {
 	F_CPU_STAT,
@@ -35,38 +36,31 @@ static const struct cgroup_file_spec v2_files[F_COUNT] = {
 	[F_IO_PRESSURE] = { V2_DIR_ROOT, "io.pressure", 0 },
 };
 
-static int read_cpu(struct cgroup_handle *h, struct cgroup_stats *out, char *buf, struct cadet_error *err)
+static int read_cpu(struct cgroup_handle *h, struct sample *out, char *buf, struct cadet_error *err)
 {
 	size_t len;
 	if (cgroup_kept_read(h, F_CPU_STAT, "cpu.stat", buf, CGROUP_READ_BUF, &len, err) != 0)
 		return -1;
-	static const char *const keys[] = { "usage_usec", "user_usec", "system_usec",
-					    "nr_periods", "nr_throttled", "throttled_usec" };
-	uint64_t v[6] = { 0 }, found;
-	if (parse_flat_keyed(buf, len, "cpu.stat", keys, 6, v, &found, err) != 0)
+	static const char *const keys[] = { "usage_usec", "nr_periods", "nr_throttled", "throttled_usec" };
+	uint64_t v[4] = { 0 }, found;
+	if (parse_flat_keyed(buf, len, "cpu.stat", keys, 4, v, &found, err) < 0)
 		return -1;
 	if (!(found & 1))
 		return cadet_error_set(err, EINVAL, "cpu.stat: no usage_usec");
-	if (v[0] > UINT64_MAX / 1000 || v[1] > UINT64_MAX / 1000 || v[2] > UINT64_MAX / 1000 ||
-	    v[5] > UINT64_MAX / 1000)
+	if (v[0] > UINT64_MAX / NSEC_PER_USEC || v[3] > UINT64_MAX / NSEC_PER_USEC)
 		return cadet_error_set(err, ERANGE, "cpu.stat: value out of range");
-	out->cpu_usage_ns = v[0] * 1000;
-	out->have |= CGROUP_HAVE_CPU;
-	if ((found & 6) == 6) {
-		out->cpu_user_ns = v[1] * 1000;
-		out->cpu_system_ns = v[2] * 1000;
-		out->have |= CGROUP_HAVE_CPU_SPLIT;
-	}
-	if ((found & 0x38) == 0x38) {
-		out->cpu_periods = v[3];
-		out->cpu_throttled_periods = v[4];
-		out->cpu_throttled_ns = v[5] * 1000;
-		out->have |= CGROUP_HAVE_THROTTLE;
+	out->cpu_usage_ns = v[0] * NSEC_PER_USEC;
+	out->have |= SAMPLE_HAVE_CPU;
+	if ((found & 0xe) == 0xe) {
+		out->cpu_periods = v[1];
+		out->cpu_throttled_periods = v[2];
+		out->cpu_throttled_ns = v[3] * NSEC_PER_USEC;
+		out->have |= SAMPLE_HAVE_THROTTLE;
 	}
 	return 0;
 }
 
-static int read_memory(struct cgroup_handle *h, struct cgroup_stats *out, char *buf, struct cadet_error *err)
+static int read_memory(struct cgroup_handle *h, struct sample *out, char *buf, struct cadet_error *err)
 {
 	size_t len;
 	int r = cgroup_read_optional(h, F_MEMORY_CURRENT, buf, &len, err);
@@ -87,7 +81,7 @@ static int read_memory(struct cgroup_handle *h, struct cgroup_stats *out, char *
 			return -1;
 		if (limit != UINT64_MAX) {
 			out->memory_limit_bytes = limit;
-			out->have |= CGROUP_HAVE_MEMORY_LIMIT;
+			out->have |= SAMPLE_HAVE_MEMORY_LIMIT;
 		}
 	}
 	r = cgroup_read_optional(h, F_MEMORY_SWAP_CURRENT, buf, &len, err);
@@ -96,12 +90,12 @@ static int read_memory(struct cgroup_handle *h, struct cgroup_stats *out, char *
 	if (r > 0) {
 		if (parse_single_u64(buf, len, "memory.swap.current", 0, &out->swap_usage_bytes, err) != 0)
 			return -1;
-		out->have |= CGROUP_HAVE_SWAP;
+		out->have |= SAMPLE_HAVE_SWAP;
 	}
 	return 0;
 }
 
-static int v2_read(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
+static int v2_read(struct cgroup_collector *c, struct cgroup_handle *h, struct sample *out,
 		   struct cadet_error *err)
 {
 	(void)c;
@@ -117,7 +111,7 @@ static int v2_read(struct cgroup_collector *c, struct cgroup_handle *h, struct c
 	return cgroup_read_pids_and_psi(h, &tail, out, buf, err);
 }
 
-static int v2_read_usage(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
+static int v2_read_usage(struct cgroup_collector *c, struct cgroup_handle *h, struct sample *out,
 			 struct cadet_error *err)
 {
 	(void)c;
@@ -126,7 +120,7 @@ static int v2_read_usage(struct cgroup_collector *c, struct cgroup_handle *h, st
 	/* cpu.stat carries usage and throttling in one small file */
 	if (read_cpu(h, out, buf, err) != 0)
 		return -1;
-	if (!(out->have & CGROUP_HAVE_MEMORY))
+	if (!(out->have & SAMPLE_HAVE_MEMORY))
 		return 0;
 	if (cgroup_kept_read(h, F_MEMORY_CURRENT, "memory.current", buf, CGROUP_READ_BUF, &len, err) != 0 ||
 	    parse_single_u64(buf, len, "memory.current", 0, &out->memory_usage_bytes, err) != 0)

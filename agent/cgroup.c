@@ -108,8 +108,6 @@ int cgroup_collector_open(const char *root, struct cgroup_collector **out, struc
 	struct cgroup_collector *c = calloc(1, sizeof(*c));
 	if (!c)
 		return cadet_error_set(err, ENOMEM, "cgroup collector");
-	long hz = sysconf(_SC_CLK_TCK);
-	c->ns_per_tick = hz > 0 ? 1000000000ULL / (uint64_t)hz : 10000000ULL;
 	c->fd_budget = cgroup_default_fd_budget();
 
 	_cleanup_free_ char *controllers = join(root, "cgroup.controllers");
@@ -238,7 +236,7 @@ int cgroup_handle_open(struct cgroup_collector *c, const char *relpath, struct c
 	return 0;
 }
 
-int cgroup_handle_read(struct cgroup_collector *c, struct cgroup_handle *h, struct cgroup_stats *out,
+int cgroup_handle_read(struct cgroup_collector *c, struct cgroup_handle *h, struct sample *out,
 		       struct cadet_error *err)
 {
 	memset(out, 0, sizeof(*out));
@@ -249,21 +247,19 @@ int cgroup_handle_read(struct cgroup_collector *c, struct cgroup_handle *h, stru
 		if (h->fds[i] == CGROUP_FILE_ABSENT)
 			(void)open_file(c, h, i, &ignored);
 	}
-	if (c->reader->read(c, h, out, err) != 0)
+	if (c->reader->read(c, h, out, err) < 0)
 		return cadet_error_prefix(err, "cgroup %s", *h->relpath ? h->relpath : "/");
+	sample_derive(out);
 	return 0;
 }
 
 int cgroup_handle_read_usage(struct cgroup_collector *c, struct cgroup_handle *h,
-			     const struct cgroup_stats *last_full, struct cgroup_stats *out, struct cadet_error *err)
+			     const struct sample *last_full, struct sample *out, struct cadet_error *err)
 {
 	*out = *last_full;
-	if (c->reader->read_usage(c, h, out, err) != 0)
+	if (c->reader->read_usage(c, h, out, err) < 0)
 		return cadet_error_prefix(err, "cgroup %s", *h->relpath ? h->relpath : "/");
-	if (out->have & CGROUP_HAVE_MEMORY)
-		out->memory_working_set_bytes = out->memory_usage_bytes > out->memory_inactive_file_bytes
-							? out->memory_usage_bytes - out->memory_inactive_file_bytes
-							: 0;
+	sample_derive(out);
 	return 0;
 }
 
@@ -323,7 +319,7 @@ int cgroup_read_optional(struct cgroup_handle *h, size_t i, char *buf, size_t *l
 }
 
 static int read_psi(struct cgroup_handle *h, size_t i, uint32_t bit, struct psi_stats *psi,
-		    struct cgroup_stats *out, char *buf, struct cadet_error *err)
+		    struct sample *out, char *buf, struct cadet_error *err)
 {
 	size_t len;
 	int r = cgroup_read_optional(h, i, buf, &len, err);
@@ -336,7 +332,7 @@ static int read_psi(struct cgroup_handle *h, size_t i, uint32_t bit, struct psi_
 }
 
 int cgroup_read_pids_and_psi(struct cgroup_handle *h, const struct cgroup_tail_files *files,
-			     struct cgroup_stats *out, char *buf, struct cadet_error *err)
+			     struct sample *out, char *buf, struct cadet_error *err)
 {
 	size_t len;
 	int r = cgroup_read_optional(h, files->pids_current, buf, &len, err);
@@ -345,23 +341,22 @@ int cgroup_read_pids_and_psi(struct cgroup_handle *h, const struct cgroup_tail_f
 	if (r > 0) {
 		if (parse_single_u64(buf, len, "pids.current", 0, &out->pids_current, err) != 0)
 			return -1;
-		out->have |= CGROUP_HAVE_PIDS;
+		out->have |= SAMPLE_HAVE_PIDS;
 	}
-	if (read_psi(h, files->cpu_pressure, CGROUP_HAVE_CPU_PSI, &out->cpu_psi, out, buf, err) != 0 ||
-	    read_psi(h, files->memory_pressure, CGROUP_HAVE_MEMORY_PSI, &out->memory_psi, out, buf, err) != 0 ||
-	    read_psi(h, files->io_pressure, CGROUP_HAVE_IO_PSI, &out->io_psi, out, buf, err) != 0)
+	if (read_psi(h, files->cpu_pressure, SAMPLE_HAVE_CPU_PSI, &out->cpu_psi, out, buf, err) != 0 ||
+	    read_psi(h, files->memory_pressure, SAMPLE_HAVE_MEMORY_PSI, &out->memory_psi, out, buf, err) != 0 ||
+	    read_psi(h, files->io_pressure, SAMPLE_HAVE_IO_PSI, &out->io_psi, out, buf, err) != 0)
 		return -1;
 	return 0;
 }
 
 int cgroup_read_memory_stat(struct cgroup_handle *h, size_t i, const char *const keys[4],
-			    struct cgroup_stats *out, char *buf, struct cadet_error *err)
+			    struct sample *out, char *buf, struct cadet_error *err)
 {
 	size_t len;
 	int r = cgroup_read_optional(h, i, buf, &len, err);
 	if (r < 0)
 		return -1;
-	uint64_t inactive_file = 0;
 	if (r > 0) {
 		uint64_t v[4] = { 0 }, found;
 		if (parse_flat_keyed(buf, len, "memory.stat", keys, 4, v, &found, err) != 0)
@@ -369,14 +364,11 @@ int cgroup_read_memory_stat(struct cgroup_handle *h, size_t i, const char *const
 		/* without it the working set would silently be the whole usage */
 		if (!(found & 1))
 			return cadet_error_set(err, EINVAL, "memory.stat: no %s", keys[0]);
-		inactive_file = v[0];
 		out->memory_inactive_file_bytes = v[0];
 		out->memory_rss_bytes = v[1];
 		out->memory_page_faults = v[2];
 		out->memory_major_page_faults = v[3];
 	}
-	out->memory_working_set_bytes =
-		out->memory_usage_bytes > inactive_file ? out->memory_usage_bytes - inactive_file : 0;
-	out->have |= CGROUP_HAVE_MEMORY;
+	out->have |= SAMPLE_HAVE_MEMORY;
 	return 0;
 }

@@ -27,7 +27,7 @@ struct tracked {
 	bool error_logged;
 	bool have_full;             /* last_full holds a full read */
 	uint64_t last_full_ns;      /* monotonic time of that read */
-	struct cgroup_stats last_full;
+	struct sample last_full;
 };
 
 struct tracked_set {
@@ -43,6 +43,7 @@ struct collection {
 	struct tracked_set tracked;
 	struct collect_counters counters;
 	bool node_error_logged;
+	bool root_error_logged;
 	uint64_t full_read_interval_ns;
 	uint64_t now_ns; /* start of the running cycle */
 	bool want_bpf_usage;
@@ -212,28 +213,44 @@ static int rescan(struct collection *c, uint64_t now_ns, struct cadet_error *err
 	return 0;
 }
 
-static int record_node(struct collection *c, struct store *s, struct cadet_error *err)
+/* Reads the node (procfs, and the root cgroup where it has the values)
+ * and records it. A node that cannot be read is counted and logged once
+ * per outage; it costs the node sample of this cycle, never the pods. */
+static void record_node(struct collection *c, struct store *s, const struct sample_time *at)
 {
 	struct node_info info;
 	struct node_proc_stats proc;
-	if (node_reader_read(c->node, &info, &proc, err) != 0)
-		return -1;
-	struct cgroup_stats stats;
-	struct cadet_error root_err;
-	if (cgroup_handle_read(c->cgroups, c->root, &stats, &root_err) != 0) {
-		/* the root cgroup is optional for the node: procfs has it all */
+	struct cadet_error err;
+	if (node_reader_read(c->node, &info, &proc, &err) < 0) {
+		c->counters.node_errors++;
 		if (!c->node_error_logged)
-			log_warn("root cgroup unreadable, node stats from procfs only: %s", root_err.msg);
+			log_warn("node unreadable, pods still collected: %s", err.msg);
 		c->node_error_logged = true;
+		return;
+	}
+	if (c->node_error_logged)
+		log_info("node readable again");
+	c->node_error_logged = false;
+	struct sample stats;
+	enum sample_source source = SAMPLE_SOURCE_CGROUP_FILES;
+	if (cgroup_handle_read(c->cgroups, c->root, &stats, &err) < 0) {
+		/* the root cgroup is optional for the node: procfs has it all */
+		if (!c->root_error_logged)
+			log_warn("root cgroup unreadable, node stats from procfs only: %s", err.msg);
+		c->root_error_logged = true;
 		memset(&stats, 0, sizeof(stats));
+		source = SAMPLE_SOURCE_PROCFS;
 	}
 	node_stats_fill_from_proc(&stats, &proc);
-	return store_record_node(s, &stats, &info, err);
+	store_set_node_info(s, &info);
+	struct sample_key key = { .kind = SAMPLE_KEY_NODE };
+	(void)store_record(s, &key, source, at, &stats, &err); /* the node's series exists: cannot fail */
 }
 
 /* Reads one tracked cgroup; *ok is false when it vanished (closed quietly,
  * rescan requested) or is malformed (counted, logged once). */
-static void read_tracked(struct collection *c, struct tracked *t, struct cgroup_stats *stats, bool *ok)
+static void read_tracked(struct collection *c, struct tracked *t, struct sample *stats,
+			 enum sample_source *source, bool *ok)
 {
 	struct cadet_error err;
 	*ok = false;
@@ -242,11 +259,14 @@ static void read_tracked(struct collection *c, struct tracked *t, struct cgroup_
 	bool full = !t->have_full || c->now_ns - t->last_full_ns >= c->full_read_interval_ns;
 	int r;
 	if (full) {
+		*source = SAMPLE_SOURCE_CGROUP_FILES;
 		r = cgroup_handle_read(c->cgroups, t->handle, stats, &err);
 	} else if (c->bpf_usage_fresh && bpf_usage_apply(c->bpf_usage, t->relpath, &t->last_full, stats)) {
+		*source = SAMPLE_SOURCE_BPF_ITER;
 		r = 0;
 		c->counters.bpf_usage_reads++;
 	} else {
+		*source = SAMPLE_SOURCE_CGROUP_USAGE;
 		r = cgroup_handle_read_usage(c->cgroups, t->handle, &t->last_full, stats, &err);
 	}
 	if (r == 0) {
@@ -311,67 +331,63 @@ static void refresh_bpf_usage(struct collection *c)
 	c->bpf_usage_fresh = true;
 }
 
+/* The store key of a tracked cgroup. */
+static bool key_of(const struct tracked *t, struct sample_key *key)
+{
+	*key = (struct sample_key){
+		.pod_uid = t->id.pod_uid,
+		.container_id = t->id.container_id,
+		.qos = t->id.qos,
+		.started_realtime_ns = t->created_ns,
+	};
+	switch (t->id.kind) {
+	case CGROUP_KIND_KUBEPODS:
+		key->kind = SAMPLE_KEY_KUBEPODS;
+		return true;
+	case CGROUP_KIND_POD:
+		key->kind = SAMPLE_KEY_POD;
+		return true;
+	case CGROUP_KIND_CONTAINER:
+		key->kind = SAMPLE_KEY_CONTAINER;
+		return true;
+	case CGROUP_KIND_QOS:
+	case CGROUP_KIND_OTHER:
+		break;
+	}
+	return false;
+}
+
 int collection_run_cycle(struct collection *c, struct store *s, struct cadet_error *err)
 {
-	uint64_t start = clock_monotonic_ns();
-	c->now_ns = start;
-	store_begin_cycle(s, start, clock_realtime_ns());
-	if (discovery_scan_due(c->discovery, start)) {
+	struct sample_time at = sample_time_now();
+	c->now_ns = at.monotonic_ns;
+	store_begin_sweep(s, STORE_SWEEP_WALK, &at);
+	if (discovery_scan_due(c->discovery, at.monotonic_ns)) {
 		struct cadet_error scan_err;
-		if (rescan(c, start, &scan_err) != 0) {
+		if (rescan(c, at.monotonic_ns, &scan_err) < 0) {
 			log_warn("%s", scan_err.msg);
 			c->counters.read_errors++;
 		}
 	}
 	refresh_bpf_usage(c);
-	if (record_node(c, s, err) != 0) {
-		c->counters.node_errors++;
-		store_end_cycle(s);
-		return -1;
-	}
-	struct store_pod *pod = NULL;
-	for (size_t i = 0; i < c->tracked.n; i++) {
+	record_node(c, s, &at);
+	int rc = 0;
+	for (size_t i = 0; i < c->tracked.n && rc == 0; i++) {
 		struct tracked *t = &c->tracked.items[i];
-		struct cgroup_stats stats;
+		struct sample_key key;
+		if (!key_of(t, &key))
+			continue;
+		struct sample stats;
+		enum sample_source source;
 		bool ok;
-		switch (t->id.kind) {
-		case CGROUP_KIND_KUBEPODS:
-			read_tracked(c, t, &stats, &ok);
-			if (ok && store_record_kubepods(s, &stats, err) != 0)
-				return -1;
-			break;
-		case CGROUP_KIND_POD:
-			read_tracked(c, t, &stats, &ok);
-			if (!ok) {
-				pod = NULL;
-				break;
-			}
-			if (store_record_pod(s, t->id.pod_uid, t->id.qos, t->created_ns, &stats, &pod, err) != 0)
-				return -1;
-			break;
-		case CGROUP_KIND_CONTAINER:
-			read_tracked(c, t, &stats, &ok);
-			if (!ok)
-				break;
-			/* the pod cgroup sorts before its containers */
-			if (!pod || strcmp(pod->uid, t->id.pod_uid) != 0) {
-				pod = store_find_pod(s, t->id.pod_uid);
-				if (!pod && store_record_pod(s, t->id.pod_uid, t->id.qos, 0, NULL, &pod, err) != 0)
-					return -1;
-			}
-			struct store_container *ctr;
-			if (store_record_container(s, pod, t->id.container_id, t->created_ns, &stats, &ctr, err) != 0)
-				return -1;
-			break;
-		case CGROUP_KIND_QOS:
-		case CGROUP_KIND_OTHER:
-			break;
-		}
+		read_tracked(c, t, &stats, &source, &ok);
+		if (ok)
+			rc = store_record(s, &key, source, &at, &stats, err);
 	}
-	store_end_cycle(s);
-	uint64_t took = clock_monotonic_ns() - start;
+	store_end_sweep(s, STORE_SWEEP_WALK);
+	uint64_t took = clock_monotonic_ns() - at.monotonic_ns;
 	c->counters.cycles++;
 	c->counters.last_cycle_ns = took;
 	c->counters.total_cycle_ns += took;
-	return 0;
+	return rc;
 }

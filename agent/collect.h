@@ -28,7 +28,7 @@ struct collect_counters {
 	uint64_t last_cycle_ns;  /* CPU-independent wall time of the last cycle */
 	uint64_t total_cycle_ns;
 	uint64_t tracked_cgroups;
-	uint64_t node_errors;    /* cycles where the node could not be read */
+	uint64_t node_errors;    /* cycles where the node could not be read (pods were still read) */
 	uint64_t bpf_usage_reads; /* usage-only reads served by BPF iterator walks */
 };
 
@@ -45,8 +45,11 @@ int collection_open(const struct collect_options *opts, struct collection **out,
 void collection_free(struct collection *c);
 const char *collection_layout_name(const struct collection *c);
 
-/* Runs one cycle into the store. Fails only when the node itself cannot be
- * read; per-cgroup problems are counted and logged once per cgroup. */
+/* Runs one cycle: one walk of the store (store_begin_sweep/end_sweep) that
+ * records every cgroup it reads, each with one store_record() call; the
+ * reads hold nothing of the store. Fails only when the store cannot take
+ * a sample (out of memory); an unreadable node and per-cgroup problems are
+ * counted and logged once. */
 int collection_run_cycle(struct collection *c, struct store *s, struct cadet_error *err);
 /* Asks for a discovery scan on the next cycle (new cgroup seen elsewhere). */
 void collection_request_scan(struct collection *c);

@@ -2,6 +2,8 @@
  * value as --flag=value or --flag value; booleans also take a bare --flag. */
 #include "agent/config.h"
 
+#include "agent/store.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <string.h>
@@ -245,7 +247,7 @@ int agent_config_parse(struct agent_config *cfg, int argc, char **argv, struct c
 		return cadet_error_set(err, EINVAL, "--window %s must not be shorter than --interval %s", window,
 				       interval);
 	}
-	if (cfg->window_ns / cfg->interval_ns > 4000)
-		return cadet_error_set(err, EINVAL, "--window is more than 4000 intervals");
+	if (cfg->window_ns / cfg->interval_ns > STORE_MAX_WINDOW_INTERVALS)
+		return cadet_error_set(err, EINVAL, "--window is more than %d intervals", STORE_MAX_WINDOW_INTERVALS);
 	return 0;
 }

@@ -2,9 +2,10 @@
  *
  * One pass over the store's pods (sorted by uid) looks each pod and each
  * of its containers up in the snapshot. A second pass over the snapshot's
- * pods finds those the collection did not see this cycle and records them
- * from CRI stats, once per snapshot so the store's rate math sees each
- * runtime sample once. */
+ * pods, once per snapshot, finds those the last walk did not see and
+ * records them from CRI stats at the runtime's sample times, as one
+ * runtime sweep of the store: such pods stay current until a snapshot
+ * without them ends its sweep, whatever the walks in between see. */
 #include "agent/cri-join.h"
 
 #include <string.h>
@@ -55,27 +56,22 @@ static void join_network(struct store_pod *pod, const struct cri_pod *cp)
 	}
 }
 
-/* True when the collection recorded anything of this pod this cycle. */
-static bool seen_in_cgroups(const struct store_pod *pod)
-{
-	if (pod->series.seen_this_cycle)
-		return true;
-	for (size_t i = 0; i < pod->n_containers; i++) {
-		if (pod->containers[i].series.seen_this_cycle)
-			return true;
-	}
-	return false;
-}
-
-/* Records a pod the runtime runs but the collection did not read. */
+/* Records a pod the runtime runs but the collection did not read, with
+ * the runtime's own sample times. */
 static int record_cri_only_pod(const struct cri_snapshot *snap, const struct cri_pod *cp, struct store *s,
-			       struct cri_join_result *result, struct cadet_error *err)
+			       const struct sample_time *now, struct cri_join_result *result, struct cadet_error *err)
 {
-	struct store_pod *pod;
-	if (store_record_pod(s, cp->uid, POD_QOS_UNKNOWN, cp->created_ns, cp->has_stats ? &cp->stats : NULL, &pod,
-			     err) != 0)
+	struct sample_key key = {
+		.kind = SAMPLE_KEY_POD,
+		.pod_uid = cp->uid,
+		.qos = POD_QOS_UNKNOWN,
+		.started_realtime_ns = cp->created_ns,
+	};
+	struct sample_time at = cp->has_stats ? sample_time_from_realtime(cp->stats_realtime_ns, now) : *now;
+	if (store_record(s, &key, SAMPLE_SOURCE_CRI, &at, cp->has_stats ? &cp->stats : NULL, err) < 0)
 		return -1;
-	if (name_pod(pod, cp, err) != 0)
+	struct store_pod *pod = store_find_pod(s, cp->uid);
+	if (name_pod(pod, cp, err) < 0)
 		return -1;
 	/* containers of this sandbox: the array is sorted by container id, so
 	 * this is a scan; CRI-only pods are rare. */
@@ -83,10 +79,13 @@ static int record_cri_only_pod(const struct cri_snapshot *snap, const struct cri
 		const struct cri_container *cc = &snap->containers[i];
 		if (!cc->has_stats || strcmp(cc->sandbox_id, cp->sandbox_id) != 0)
 			continue;
-		struct store_container *c;
-		if (store_record_container(s, pod, cc->id, cc->created_ns, &cc->stats, &c, err) != 0)
+		key.kind = SAMPLE_KEY_CONTAINER;
+		key.container_id = cc->id;
+		key.started_realtime_ns = cc->created_ns;
+		at = sample_time_from_realtime(cc->stats_realtime_ns, now);
+		if (store_record(s, &key, SAMPLE_SOURCE_CRI, &at, &cc->stats, err) < 0)
 			return -1;
-		if (name_container(c, cc, err) != 0)
+		if (name_container(store_find_container(pod, cc->id), cc, err) < 0)
 			return -1;
 		result->containers_named++;
 	}
@@ -156,19 +155,26 @@ int cri_join_apply(const struct cri_snapshot *snap, struct store *s, const struc
 		}
 	}
 
-	if (opts->new_snapshot) {
+	/* Only a store that has walked can say what the walk did not see. */
+	if (opts->new_snapshot && s->walks > 0) {
 		join_image_fs(snap, s);
-		/* Only a store that has run a cycle can say what it did not see. */
-		for (size_t i = 0; s->cycles > 0 && i < snap->n_pods; i++) {
+		store_begin_sweep(s, STORE_SWEEP_RUNTIME, &opts->now);
+		for (size_t i = 0; i < snap->n_pods; i++) {
 			const struct cri_pod *cp = &snap->pods[i];
 			if (!cp->ready || (i > 0 && strcmp(snap->pods[i - 1].uid, cp->uid) == 0))
 				continue; /* stopped, or not the best sandbox of its uid */
 			struct store_pod *pod = store_find_pod(s, cp->uid);
-			if (pod && seen_in_cgroups(pod))
+			if (pod && store_pod_walked(s, pod))
 				continue;
-			if (record_cri_only_pod(snap, cp, s, result, err) != 0)
+			if (record_cri_only_pod(snap, cp, s, &opts->now, result, err) < 0) {
+				store_end_sweep(s, STORE_SWEEP_RUNTIME);
 				return cadet_error_prefix(err, "pod %s from CRI stats", cp->uid);
+			}
 		}
+		/* pods the runtime no longer runs vanish now */
+		store_end_sweep(s, STORE_SWEEP_RUNTIME);
+	} else if (opts->new_snapshot) {
+		join_image_fs(snap, s);
 	}
 	return 0;
 }

@@ -26,6 +26,9 @@ struct cri_join_options {
 	 * record CRI-only pods from its stats. Otherwise only entries still
 	 * without metadata are filled. */
 	bool new_snapshot;
+	/* Both clocks now: the runtime's sample times (realtime) are placed on
+	 * the monotonic clock by their offset at this instant. */
+	struct sample_time now;
 };
 
 struct cri_join_result {
@@ -37,7 +40,7 @@ struct cri_join_result {
 	uint64_t unknown_hash;  /* changes when the set of unknown ids changes */
 };
 
-/* Call after a collection cycle ended (store_end_cycle), before views read. */
+/* Call after a walk ended (store_end_sweep), before views read. */
 int cri_join_apply(const struct cri_snapshot *snap, struct store *s, const struct cri_join_options *opts,
 		   struct cri_join_result *result, struct cadet_error *err);
 

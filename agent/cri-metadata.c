@@ -90,11 +90,13 @@ int cri_metadata_create(const struct cri_metadata_options *opts, struct cri_meta
 		free(m);
 		return -1;
 	}
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&m->wake, &attr);
-	pthread_condattr_destroy(&attr);
+	int r = cond_init_monotonic(&m->wake);
+	if (r < 0) {
+		cri_client_free(m->client);
+		free(m->proc_root);
+		free(m);
+		return cadet_error_set(err, -r, "CRI metadata condition variable");
+	}
 	pthread_mutex_init(&m->lock, NULL);
 	*out = m;
 	return 0;
@@ -199,7 +201,8 @@ static void fill_container_logs(struct cri_metadata *m, struct cri_snapshot *sna
 		if (!c->log_path || !c->log_path[0])
 			continue;
 		struct cadet_error err;
-		if (container_logs_usage(c->log_path, &c->logs_used_bytes, &c->logs_inodes_used, &err) == 0)
+		uint64_t inodes_used; /* kubelet's logs stats have it; the Summary API does not serve it */
+		if (container_logs_usage(c->log_path, &c->logs_used_bytes, &inodes_used, &err) == 0)
 			c->has_logs = true;
 		else
 			log_debug("%s", err.msg);
@@ -289,13 +292,6 @@ int cri_metadata_refresh_once(struct cri_metadata *m, struct cadet_error *err)
 	return 0;
 }
 
-static struct timespec monotonic_deadline(uint64_t from_now_ns)
-{
-	uint64_t at = clock_monotonic_ns() + from_now_ns;
-	struct timespec ts = { .tv_sec = (time_t)(at / 1000000000ULL), .tv_nsec = (long)(at % 1000000000ULL) };
-	return ts;
-}
-
 static void *refresh_thread(void *arg)
 {
 	struct cri_metadata *m = arg;
@@ -305,10 +301,10 @@ static void *refresh_thread(void *arg)
 
 		pthread_mutex_lock(&m->lock);
 		/* a short pause even when asked again, so bursts coalesce */
-		struct timespec spacing = monotonic_deadline(CRI_MIN_REFRESH_SPACING_NS);
+		struct timespec spacing = clock_monotonic_after(CRI_MIN_REFRESH_SPACING_NS);
 		while (!m->stopping && pthread_cond_timedwait(&m->wake, &m->lock, &spacing) != ETIMEDOUT)
 			;
-		struct timespec next = monotonic_deadline(m->refresh_interval_ns);
+		struct timespec next = clock_monotonic_after(m->refresh_interval_ns);
 		while (!m->stopping && !m->refresh_requested) {
 			if (pthread_cond_timedwait(&m->wake, &m->lock, &next) == ETIMEDOUT)
 				break;
@@ -373,6 +369,7 @@ int cri_metadata_apply(struct cri_metadata *m, struct store *s, struct cadet_err
 	}
 	struct cri_join_options opts = {
 		.new_snapshot = m->generation != m->applied_generation,
+		.now = sample_time_now(),
 	};
 	struct cri_join_result result;
 	int rc = cri_join_apply(m->current, s, &opts, &result, err);

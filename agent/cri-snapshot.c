@@ -30,7 +30,6 @@ void cri_snapshot_free(struct cri_snapshot *snap)
 		free(p->name);
 		free(p->namespace);
 		free_labels(p->labels, p->n_labels);
-		free_labels(p->annotations, p->n_annotations);
 	}
 	free(snap->pods);
 	for (size_t i = 0; i < snap->n_containers; i++) {
@@ -111,18 +110,22 @@ static uint64_t nonneg_ns(int64_t ns)
 }
 
 void cri_stats_from_cpu_memory(const Runtime__V1__CpuUsage *cpu, const Runtime__V1__MemoryUsage *memory,
-			       struct cgroup_stats *out)
+			       struct sample *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (cpu && cpu->usage_core_nano_seconds) {
-		out->have |= CGROUP_HAVE_CPU;
+		out->have |= SAMPLE_HAVE_CPU;
 		out->cpu_usage_ns = cpu->usage_core_nano_seconds->value;
 	}
 	if (memory && memory->working_set_bytes) {
-		out->have |= CGROUP_HAVE_MEMORY;
-		out->memory_working_set_bytes = memory->working_set_bytes->value;
-		out->memory_usage_bytes = memory->usage_bytes ? memory->usage_bytes->value
-							      : memory->working_set_bytes->value;
+		out->have |= SAMPLE_HAVE_MEMORY;
+		/* The runtime gives the working set; kept as usage less the
+		 * inactive file pages it implies, so sample_derive() gives it back. */
+		uint64_t ws = memory->working_set_bytes->value;
+		out->memory_usage_bytes = memory->usage_bytes && memory->usage_bytes->value >= ws
+						  ? memory->usage_bytes->value
+						  : ws;
+		out->memory_inactive_file_bytes = out->memory_usage_bytes - ws;
 		if (memory->rss_bytes)
 			out->memory_rss_bytes = memory->rss_bytes->value;
 		if (memory->page_faults)
@@ -131,9 +134,10 @@ void cri_stats_from_cpu_memory(const Runtime__V1__CpuUsage *cpu, const Runtime__
 			out->memory_major_page_faults = memory->major_page_faults->value;
 		/* CRI gives limit - working set; the limit is what the store keeps. */
 		if (memory->available_bytes) {
-			out->have |= CGROUP_HAVE_MEMORY_LIMIT;
-			out->memory_limit_bytes = memory->available_bytes->value + memory->working_set_bytes->value;
+			out->have |= SAMPLE_HAVE_MEMORY_LIMIT;
+			out->memory_limit_bytes = memory->available_bytes->value + ws;
 		}
+		sample_derive(out);
 	}
 }
 
@@ -195,7 +199,7 @@ static void attach_pod_stats(struct cri_snapshot *snap, const Runtime__V1__PodSa
 	const Runtime__V1__LinuxPodSandboxStats *l = ps->linux;
 	cri_stats_from_cpu_memory(l->cpu, l->memory, &p->stats);
 	if (l->process && l->process->process_count) {
-		p->stats.have |= CGROUP_HAVE_PIDS;
+		p->stats.have |= SAMPLE_HAVE_PIDS;
 		p->stats.pids_current = l->process->process_count->value;
 	}
 	p->has_stats = p->stats.have != 0;
@@ -244,8 +248,6 @@ int cri_snapshot_build(const struct cri_replies *replies, uint64_t taken_realtim
 		p->name = dup_str(ps->metadata->name, &failed);
 		p->namespace = dup_str(ps->metadata->namespace_, &failed);
 		p->labels = copy_map((void *const *)ps->labels, ps->n_labels, &p->n_labels, &failed);
-		p->annotations = copy_map((void *const *)ps->annotations, ps->n_annotations, &p->n_annotations,
-					  &failed);
 		p->created_ns = nonneg_ns(ps->created_at);
 		p->ready = ps->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY;
 	}

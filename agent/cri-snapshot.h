@@ -14,8 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/cgroup.h"
-#include "agent/store.h"
+#include "agent/sample.h"
 #include "common/error.h"
 #include "proto/cri-api.pb-c.h"
 
@@ -26,14 +25,12 @@ struct cri_pod {
 	char *namespace;
 	struct label *labels;
 	size_t n_labels;
-	struct label *annotations;
-	size_t n_annotations;
 	uint64_t created_ns; /* realtime */
 	bool ready;
 	int pid; /* the sandbox's process (network namespace owner), 0 if unknown */
 	/* From ListPodSandboxStats, when the runtime implements it. */
 	bool has_stats;
-	struct cgroup_stats stats;
+	struct sample stats;
 	uint64_t stats_realtime_ns;
 	bool has_network;
 	struct pod_network network;
@@ -49,14 +46,14 @@ struct cri_container {
 	bool has_rootfs;
 	uint64_t rootfs_used_bytes, rootfs_inodes_used;
 	bool has_stats;
-	struct cgroup_stats stats;
+	struct sample stats;
 	uint64_t stats_realtime_ns;
 	/* The container's log file (ContainerStatus log_path), asked once per
 	 * container; NULL when unknown or the runtime keeps no log. Its
 	 * directory holds the current and rotated logs, as kubelet counts. */
 	char *log_path;
 	bool has_logs;
-	uint64_t logs_used_bytes, logs_inodes_used;
+	uint64_t logs_used_bytes;
 };
 
 struct cri_snapshot {
@@ -90,9 +87,9 @@ struct cri_pod *cri_snapshot_find_pod(const struct cri_snapshot *snap, const cha
 const struct cri_pod *cri_snapshot_find_sandbox(const struct cri_snapshot *snap, const char *sandbox_id);
 const struct cri_container *cri_snapshot_find_container(const struct cri_snapshot *snap, const char *id);
 
-/* CRI's stats messages in the agent's own terms (cgroup_stats.have says
+/* CRI's stats messages in the agent's own terms (sample.have says
  * which fields the runtime gave). Exposed for tests. */
 void cri_stats_from_cpu_memory(const Runtime__V1__CpuUsage *cpu, const Runtime__V1__MemoryUsage *memory,
-			       struct cgroup_stats *out);
+			       struct sample *out);
 
 #endif

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "agent/store.h"
+#include "agent/sample.h"
 #include "common/error.h"
 
 struct node_reader;
@@ -30,8 +30,8 @@ int node_reader_read(struct node_reader *r, struct node_info *info, struct node_
 		     struct cadet_error *err);
 
 /* Fills the CPU and memory of a node sample that the root cgroup could not
- * give (v2 has no root memory.current) from procfs, and computes nothing
- * else: working set = (MemTotal - MemFree) - Inactive(file). */
-void node_stats_fill_from_proc(struct cgroup_stats *node, const struct node_proc_stats *proc);
+ * give (v2 has no root memory.current) from procfs: usage = MemTotal -
+ * MemFree, inactive file = Inactive(file), derived values from those. */
+void node_stats_fill_from_proc(struct sample *node, const struct node_proc_stats *proc);
 
 #endif

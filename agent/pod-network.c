@@ -115,12 +115,3 @@ int pod_network_read(const char *proc_root, pid_t pid, uint64_t realtime_ns, str
 	out->realtime_ns = realtime_ns;
 	return 0;
 }
-
-const struct net_interface_stats *pod_network_default(const struct pod_network *net)
-{
-	for (size_t i = 0; i < net->n_interfaces; i++) {
-		if (strcmp(net->interfaces[i].name, POD_NETWORK_DEFAULT_INTERFACE) == 0)
-			return &net->interfaces[i];
-	}
-	return net->n_interfaces > 0 ? &net->interfaces[0] : NULL;
-}

@@ -9,11 +9,8 @@
 
 #include <sys/types.h>
 
-#include "agent/store.h"
+#include "agent/sample.h"
 #include "common/error.h"
-
-/* kubelet's default pod interface. */
-#define POD_NETWORK_DEFAULT_INTERFACE "eth0"
 
 /* Reads PROC_ROOT/<pid>/net/dev into out, skipping lo. Fails with ENOENT
  * when the process is gone, EPROTO on a malformed file. */
@@ -22,8 +19,5 @@ int pod_network_read(const char *proc_root, pid_t pid, uint64_t realtime_ns, str
 
 /* Parses the text of a net/dev file (exposed for tests). */
 int pod_network_parse(const char *text, const char *source, struct pod_network *out, struct cadet_error *err);
-
-/* The default interface (eth0, else the first), NULL when there is none. */
-const struct net_interface_stats *pod_network_default(const struct pod_network *net);
 
 #endif

@@ -13,7 +13,7 @@
 
 static bool has_cpu_rate_and_memory(const struct series *se)
 {
-	uint32_t need = CGROUP_HAVE_CPU | CGROUP_HAVE_MEMORY;
+	uint32_t need = SAMPLE_HAVE_CPU | SAMPLE_HAVE_MEMORY;
 	return se->has_rate && (se->latest.have & need) == need && !se->vanished;
 }
 
@@ -82,7 +82,7 @@ int push_encode_report(const struct store *s, const char *node_name, const char 
 	Cadet__V1__NodeReport node = CADET__V1__NODE_REPORT__INIT;
 	node.node_name = (char *)node_name;
 	node.agent_version = (char *)agent_version;
-	node.timestamp_unix_ns = s->node.sample_realtime_ns ? s->node.sample_realtime_ns : s->cycle_realtime_ns;
+	node.timestamp_unix_ns = s->node.has_sample ? s->node.at.realtime_ns : s->sweep_at[STORE_SWEEP_WALK].realtime_ns;
 	node.window_ns = s->node.has_rate ? s->node.rate_window_ns : 0;
 	node.cpu_usage_ns = s->node.latest.cpu_usage_ns;
 	node.cpu_usage_nanocores = s->node.has_rate ? s->node.usage_nano_cores : 0;

@@ -102,7 +102,7 @@ static void *stream_thread(void *arg)
 		} else {
 			free(data);
 		}
-		struct timespec until = clock_realtime_after(backoff_ns(failures, cap_ns, &s->seed));
+		struct timespec until = clock_monotonic_after(backoff_ns(failures, cap_ns, &s->seed));
 		while (!s->stopping && pthread_cond_timedwait(&s->wake, &s->lock, &until) != ETIMEDOUT)
 			;
 		if (s->stopping)
@@ -137,12 +137,13 @@ int push_stream_start(const struct push_stream_options *opts, struct push_stream
 		return -1;
 	}
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->wake, NULL);
-	int r = pthread_create(&s->thread, NULL, stream_thread, s);
+	/* monotonic: a wall-clock step must not stretch or cut the waits */
+	int r = -cond_init_monotonic(&s->wake);
+	if (r == 0 && (r = pthread_create(&s->thread, NULL, stream_thread, s)) != 0)
+		pthread_cond_destroy(&s->wake);
 	if (r != 0) {
 		push_client_free(s->client);
 		pthread_mutex_destroy(&s->lock);
-		pthread_cond_destroy(&s->wake);
 		free(s->label);
 		free(s);
 		return cadet_error_set(err, r, "starting the push thread");

@@ -185,7 +185,7 @@ static void *resolver_thread(void *arg)
 		uint64_t now = clock_monotonic_ns();
 		uint64_t next = last_ns + (p->resolve_soon ? RESOLVE_MIN_NS : RESOLVE_INTERVAL_NS);
 		if (last_ns != 0 && now < next) {
-			struct timespec until = clock_realtime_after(next - now);
+			struct timespec until = clock_monotonic_after(next - now);
 			pthread_cond_timedwait(&p->wake, &p->lock, &until);
 			continue;
 		}
@@ -243,12 +243,13 @@ int agent_push_start(const struct agent_push_options *opts, struct agent_push **
 	}
 	push_client_free(probe);
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->wake, NULL);
-	int r = pthread_create(&p->thread, NULL, resolver_thread, p);
+	/* monotonic: a wall-clock step must not stretch or cut the waits */
+	int r = -cond_init_monotonic(&p->wake);
+	if (r == 0 && (r = pthread_create(&p->thread, NULL, resolver_thread, p)) != 0)
+		pthread_cond_destroy(&p->wake);
 	if (r != 0) {
 		grpc_shutdown();
 		pthread_mutex_destroy(&p->lock);
-		pthread_cond_destroy(&p->wake);
 		push_target_clear(&p->target);
 		free(p);
 		return cadet_error_set(err, r, "starting the push resolver thread");

@@ -6,7 +6,6 @@
 #include <json-c/json.h>
 #include <string.h>
 
-#include "agent/pod-network.h"
 #include "agent/prom-format.h"
 #include "agent/views.h"
 #include "common/timefmt.h"
@@ -70,17 +69,17 @@ static struct json_object *psi_json(const struct psi_stats *psi)
 
 static int add_cpu(struct json_object *parent, const struct series *se, bool with_psi)
 {
-	const struct cgroup_stats *st = &se->latest;
-	if (!(st->have & CGROUP_HAVE_CPU))
+	const struct sample *st = &se->latest;
+	if (!(st->have & SAMPLE_HAVE_CPU))
 		return 0;
 	struct json_object *cpu = json_object_new_object();
-	if (add(parent, "cpu", cpu) != 0 || add_time(cpu, "time", se->sample_realtime_ns) != 0)
+	if (add(parent, "cpu", cpu) != 0 || add_time(cpu, "time", se->at.realtime_ns) != 0)
 		return -1;
 	if (se->has_rate && add_u64(cpu, "usageNanoCores", se->usage_nano_cores) != 0)
 		return -1;
 	if (add_u64(cpu, "usageCoreNanoSeconds", st->cpu_usage_ns) != 0)
 		return -1;
-	if (with_psi && (st->have & CGROUP_HAVE_CPU_PSI) && add(cpu, "psi", psi_json(&st->cpu_psi)) != 0)
+	if (with_psi && (st->have & SAMPLE_HAVE_CPU_PSI) && add(cpu, "psi", psi_json(&st->cpu_psi)) != 0)
 		return -1;
 	return 0;
 }
@@ -88,13 +87,13 @@ static int add_cpu(struct json_object *parent, const struct series *se, bool wit
 /* limit_bytes 0 = no limit known */
 static int add_memory(struct json_object *parent, const struct series *se, uint64_t limit_bytes, bool with_psi)
 {
-	const struct cgroup_stats *st = &se->latest;
-	if (!(st->have & CGROUP_HAVE_MEMORY))
+	const struct sample *st = &se->latest;
+	if (!(st->have & SAMPLE_HAVE_MEMORY))
 		return 0;
 	struct json_object *mem = json_object_new_object();
-	if (add(parent, "memory", mem) != 0 || add_time(mem, "time", se->sample_realtime_ns) != 0)
+	if (add(parent, "memory", mem) != 0 || add_time(mem, "time", se->at.realtime_ns) != 0)
 		return -1;
-	if (!limit_bytes && (st->have & CGROUP_HAVE_MEMORY_LIMIT))
+	if (!limit_bytes && (st->have & SAMPLE_HAVE_MEMORY_LIMIT))
 		limit_bytes = st->memory_limit_bytes;
 	if (limit_bytes) {
 		uint64_t avail = limit_bytes > st->memory_working_set_bytes ? limit_bytes - st->memory_working_set_bytes
@@ -108,18 +107,18 @@ static int add_memory(struct json_object *parent, const struct series *se, uint6
 	    add_u64(mem, "pageFaults", st->memory_page_faults) != 0 ||
 	    add_u64(mem, "majorPageFaults", st->memory_major_page_faults) != 0)
 		return -1;
-	if (with_psi && (st->have & CGROUP_HAVE_MEMORY_PSI) && add(mem, "psi", psi_json(&st->memory_psi)) != 0)
+	if (with_psi && (st->have & SAMPLE_HAVE_MEMORY_PSI) && add(mem, "psi", psi_json(&st->memory_psi)) != 0)
 		return -1;
 	return 0;
 }
 
 static int add_io(struct json_object *parent, const struct series *se)
 {
-	const struct cgroup_stats *st = &se->latest;
-	if (!(st->have & CGROUP_HAVE_IO_PSI))
+	const struct sample *st = &se->latest;
+	if (!(st->have & SAMPLE_HAVE_IO_PSI))
 		return 0;
 	struct json_object *io = json_object_new_object();
-	if (add(parent, "io", io) != 0 || add_time(io, "time", se->sample_realtime_ns) != 0 ||
+	if (add(parent, "io", io) != 0 || add_time(io, "time", se->at.realtime_ns) != 0 ||
 	    add(io, "psi", psi_json(&st->io_psi)) != 0)
 		return -1;
 	return 0;
@@ -127,11 +126,11 @@ static int add_io(struct json_object *parent, const struct series *se)
 
 static int add_swap(struct json_object *parent, const struct series *se)
 {
-	const struct cgroup_stats *st = &se->latest;
-	if (!(st->have & CGROUP_HAVE_SWAP))
+	const struct sample *st = &se->latest;
+	if (!(st->have & SAMPLE_HAVE_SWAP))
 		return 0;
 	struct json_object *swap = json_object_new_object();
-	if (add(parent, "swap", swap) != 0 || add_time(swap, "time", se->sample_realtime_ns) != 0 ||
+	if (add(parent, "swap", swap) != 0 || add_time(swap, "time", se->at.realtime_ns) != 0 ||
 	    add_u64(swap, "swapUsageBytes", st->swap_usage_bytes) != 0)
 		return -1;
 	return 0;
@@ -149,14 +148,14 @@ static struct json_object *container_json(const struct store_container *c, bool 
 	if (full) {
 		if (c->meta.has_rootfs) {
 			struct json_object *fs = json_object_new_object();
-			if (add(o, "rootfs", fs) != 0 || add_time(fs, "time", c->series.sample_realtime_ns) != 0 ||
+			if (add(o, "rootfs", fs) != 0 || add_time(fs, "time", c->series.at.realtime_ns) != 0 ||
 			    add_u64(fs, "usedBytes", c->meta.rootfs_used_bytes) != 0 ||
 			    add_u64(fs, "inodesUsed", c->meta.rootfs_inodes_used) != 0)
 				goto fail;
 		}
 		if (c->meta.has_logs) {
 			struct json_object *fs = json_object_new_object();
-			if (add(o, "logs", fs) != 0 || add_time(fs, "time", c->series.sample_realtime_ns) != 0 ||
+			if (add(o, "logs", fs) != 0 || add_time(fs, "time", c->series.at.realtime_ns) != 0 ||
 			    add_u64(fs, "usedBytes", c->meta.logs_used_bytes) != 0)
 				goto fail;
 		}
@@ -252,13 +251,13 @@ static struct json_object *pod_json(const struct store_pod *p, bool full)
 			goto fail;
 		}
 	}
-	if (p->has_cgroup_series) {
+	if (p->series.has_sample) {
 		if (add_cpu(o, &p->series, full) != 0 || add_memory(o, &p->series, 0, full) != 0)
 			goto fail;
 		if (full) {
 			if (add_io(o, &p->series) != 0 || add_swap(o, &p->series) != 0)
 				goto fail;
-			if (p->series.latest.have & CGROUP_HAVE_PIDS) {
+			if (p->series.latest.have & SAMPLE_HAVE_PIDS) {
 				struct json_object *ps = json_object_new_object();
 				if (add(o, "process_stats", ps) != 0 ||
 				    add_u64(ps, "process_count", p->series.latest.pids_current) != 0)
@@ -280,7 +279,7 @@ static int add_node(struct json_object *root, const struct store *s, const char 
 	struct json_object *node = json_object_new_object();
 	if (add(root, "node", node) != 0 || add_str(node, "nodeName", node_name) != 0)
 		return -1;
-	if (s->has_kubepods) {
+	if (s->kubepods.has_sample) {
 		struct json_object *sys = json_object_new_array();
 		struct json_object *pods = json_object_new_object();
 		if (add(node, "systemContainers", sys) != 0 || !pods) {
@@ -302,7 +301,7 @@ static int add_node(struct json_object *root, const struct store *s, const char 
 		return 0;
 	if (ni->has_fs) {
 		struct json_object *fs = json_object_new_object();
-		if (add(node, "fs", fs) != 0 || add_time(fs, "time", s->node.sample_realtime_ns) != 0 ||
+		if (add(node, "fs", fs) != 0 || add_time(fs, "time", s->node.at.realtime_ns) != 0 ||
 		    add_u64(fs, "availableBytes", ni->fs_available_bytes) != 0 ||
 		    add_u64(fs, "capacityBytes", ni->fs_capacity_bytes) != 0 ||
 		    add_u64(fs, "usedBytes", ni->fs_used_bytes) != 0 ||
@@ -312,13 +311,13 @@ static int add_node(struct json_object *root, const struct store *s, const char 
 	}
 	if (ni->has_rlimit) {
 		struct json_object *rl = json_object_new_object();
-		if (add(node, "rlimit", rl) != 0 || add_time(rl, "time", s->node.sample_realtime_ns) != 0 ||
+		if (add(node, "rlimit", rl) != 0 || add_time(rl, "time", s->node.at.realtime_ns) != 0 ||
 		    add_u64(rl, "maxpid", ni->rlimit_max_pid) != 0 || add_u64(rl, "curproc", ni->rlimit_cur_proc) != 0)
 			return -1;
 	}
 	if (ni->has_swap) {
 		struct json_object *sw = json_object_new_object();
-		if (add(node, "swap", sw) != 0 || add_time(sw, "time", s->node.sample_realtime_ns) != 0 ||
+		if (add(node, "swap", sw) != 0 || add_time(sw, "time", s->node.at.realtime_ns) != 0 ||
 		    add_u64(sw, "swapAvailableBytes", ni->swap_capacity_bytes - ni->swap_usage_bytes) != 0 ||
 		    add_u64(sw, "swapUsageBytes", ni->swap_usage_bytes) != 0)
 			return -1;

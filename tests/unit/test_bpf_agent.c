@@ -162,7 +162,7 @@ static void test_short_lived_container_reported(void **state)
 	assert_non_null(pod);
 	struct store_container *c = store_find_container(pod, id);
 	assert_non_null(c);
-	assert_true(c->series.latest.have & CGROUP_HAVE_CPU);
+	assert_true(c->series.latest.have & SAMPLE_HAVE_CPU);
 	fprintf(stderr, "final sample: %" PRIu64 " ns of CPU\n", c->series.latest.cpu_usage_ns);
 	assert_true(c->series.latest.cpu_usage_ns >= 500000000ull);
 	assert_true(c->series.latest.cpu_usage_ns < 650000000ull);

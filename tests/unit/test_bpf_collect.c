@@ -35,7 +35,7 @@ static const struct store_container *find(struct store *s, const char *uid, cons
 }
 
 struct result {
-	struct cgroup_stats stats; /* the container's after the second cycle */
+	struct sample stats; /* the container's after the second cycle */
 	uint64_t bpf_reads;
 };
 
@@ -106,7 +106,7 @@ static void test_bpf_cycle_equals_file_cycle(void **state)
 		if (memcmp(&with_bpf.stats, &files_only.stats, sizeof(with_bpf.stats)) == 0)
 			break;
 	}
-	const struct cgroup_stats *a = &with_bpf.stats, *b = &files_only.stats;
+	const struct sample *a = &with_bpf.stats, *b = &files_only.stats;
 	fprintf(stderr, "bpf: cpu %" PRIu64 " ns, memory %" PRIu64 ", working set %" PRIu64 "; %" PRIu64
 		" reads from BPF\n", a->cpu_usage_ns, a->memory_usage_bytes, a->memory_working_set_bytes,
 		with_bpf.bpf_reads);

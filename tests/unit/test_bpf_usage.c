@@ -101,7 +101,7 @@ static void test_same_stats_as_files(void **state)
 	for (size_t i = 0; i < N_TREE; i++) {
 		char rel[300];
 		struct cgroup_handle *h = NULL;
-		struct cgroup_stats full, from_files, from_bpf;
+		struct sample full, from_files, from_bpf;
 		tcg_fmt(rel, sizeof(rel), "%s%s%s", f->subtree, tree[i][0] ? "/" : "", tree[i]);
 		if (cgroup_handle_open(f->files, rel, &h, &err) != 0 || cgroup_handle_read(f->files, h, &full, &err) != 0)
 			fail_msg("%s: %s", rel, err.msg);
@@ -130,7 +130,7 @@ static void test_unknown_paths_refused(void **state)
 {
 	struct fixture *f = *state;
 	struct cadet_error err = { 0 };
-	struct cgroup_stats last = { .have = CGROUP_HAVE_CPU | CGROUP_HAVE_MEMORY }, out;
+	struct sample last = { .have = SAMPLE_HAVE_CPU | SAMPLE_HAVE_MEMORY }, out;
 	char rel[300], path[1024];
 
 	tcg_fmt(rel, sizeof(rel), "%s/pod-b/gone", f->subtree);

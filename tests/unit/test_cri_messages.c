@@ -188,11 +188,11 @@ static void test_list_container_stats_round_trip(void **state)
 	assert_int_equal(b->writable_layer->used_bytes->value, 8192);
 	assert_null(b->writable_layer->inodes_used);
 
-	struct cgroup_stats cs;
+	struct sample cs;
 	cri_stats_from_cpu_memory(b->cpu, b->memory, &cs);
-	assert_true(cs.have & CGROUP_HAVE_CPU);
-	assert_true(cs.have & CGROUP_HAVE_MEMORY);
-	assert_true(cs.have & CGROUP_HAVE_MEMORY_LIMIT);
+	assert_true(cs.have & SAMPLE_HAVE_CPU);
+	assert_true(cs.have & SAMPLE_HAVE_MEMORY);
+	assert_true(cs.have & SAMPLE_HAVE_MEMORY_LIMIT);
 	assert_int_equal(cs.cpu_usage_ns, 123456789012ULL);
 	assert_int_equal(cs.memory_working_set_bytes, 1 << 20);
 	assert_int_equal(cs.memory_usage_bytes, 1 << 20); /* no usage_bytes: working set */
@@ -204,7 +204,7 @@ static void test_stats_without_values(void **state)
 {
 	(void)state;
 	Runtime__V1__CpuUsage cpu = RUNTIME__V1__CPU_USAGE__INIT; /* no usage: runtime had none */
-	struct cgroup_stats cs;
+	struct sample cs;
 	cri_stats_from_cpu_memory(&cpu, NULL, &cs);
 	assert_int_equal(cs.have, 0);
 	cri_stats_from_cpu_memory(NULL, NULL, &cs);

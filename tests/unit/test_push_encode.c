@@ -15,17 +15,18 @@
 
 #include "agent/push-encode.h"
 #include "agent/store.h"
+#include "tests/unit/store-builder.h"
 #include "common/duration.h"
 #include "proto/cadet-push.pb-c.h"
 
 #define T0_MONO (100 * NSEC_PER_SEC)
 #define T0_REAL (1700000000ULL * NSEC_PER_SEC)
 
-static struct cgroup_stats stats(uint64_t cpu_ns, uint64_t ws_bytes)
+static struct sample stats(uint64_t cpu_ns, uint64_t ws_bytes)
 {
-	struct cgroup_stats st;
+	struct sample st;
 	memset(&st, 0, sizeof(st));
-	st.have = CGROUP_HAVE_CPU | CGROUP_HAVE_MEMORY;
+	st.have = SAMPLE_HAVE_CPU | SAMPLE_HAVE_MEMORY;
 	st.cpu_usage_ns = cpu_ns;
 	st.memory_usage_bytes = ws_bytes;
 	st.memory_working_set_bytes = ws_bytes;
@@ -44,14 +45,14 @@ static void cycle(struct store *s, int n, bool with_late)
 {
 	struct cadet_error err = { 0 };
 	uint64_t step = (uint64_t)n;
-	store_begin_cycle(s, T0_MONO + step * NSEC_PER_SEC, T0_REAL + step * NSEC_PER_SEC);
+	sb_begin_walk(s, T0_MONO + step * NSEC_PER_SEC, T0_REAL + step * NSEC_PER_SEC);
 	struct node_info info = { 0 };
-	struct cgroup_stats node = stats(step * 1500000000ULL, 2056949760);
-	must(store_record_node(s, &node, &info, &err), &err);
+	struct sample node = stats(step * 1500000000ULL, 2056949760);
+	must(sb_record_node(s, &node, &info, &err), &err);
 
 	struct store_pod *pod = NULL;
-	struct cgroup_stats pst = stats(step * 300000000ULL, 3 << 20);
-	must(store_record_pod(s, "uid-web", POD_QOS_BURSTABLE, T0_REAL, &pst, &pod, &err), &err);
+	struct sample pst = stats(step * 300000000ULL, 3 << 20);
+	must(sb_record_pod(s, "uid-web", POD_QOS_BURSTABLE, T0_REAL, &pst, &pod, &err), &err);
 	if (!pod->meta.name) {
 		struct label labels[] = { { "app", "web" }, { "tier", "front" } };
 		struct pod_metadata m = { .name = "web-1", .namespace = "shop", .labels = labels, .n_labels = 2 };
@@ -70,19 +71,19 @@ static void cycle(struct store *s, int n, bool with_late)
 		if (i == 2 && !with_late)
 			continue;
 		struct store_container *c = NULL;
-		struct cgroup_stats cst = stats(step * ctrs[i].cpu_per_step, 1 << 20);
-		must(store_record_container(s, pod, ctrs[i].id, T0_REAL, &cst, &c, &err), &err);
+		struct sample cst = stats(step * ctrs[i].cpu_per_step, 1 << 20);
+		must(sb_record_container(s, pod, ctrs[i].id, T0_REAL, &cst, &c, &err), &err);
 		if (!c->meta.name) {
 			struct container_metadata cm = { .name = (char *)ctrs[i].name, .is_sandbox = ctrs[i].sandbox };
 			must(container_metadata_set(&c->meta, &cm, &err), &err);
 		}
 	}
 	struct store_pod *anon = NULL;
-	must(store_record_pod(s, "uid-anon", POD_QOS_BESTEFFORT, T0_REAL, &pst, &anon, &err), &err);
+	must(sb_record_pod(s, "uid-anon", POD_QOS_BESTEFFORT, T0_REAL, &pst, &anon, &err), &err);
 	struct store_container *ac = NULL;
-	struct cgroup_stats ast = stats(step * 1000, 4096);
-	must(store_record_container(s, anon, "bbbb", T0_REAL, &ast, &ac, &err), &err);
-	store_end_cycle(s);
+	struct sample ast = stats(step * 1000, 4096);
+	must(sb_record_container(s, anon, "bbbb", T0_REAL, &ast, &ac, &err), &err);
+	sb_end_walk(s);
 }
 
 static Cadet__V1__NodeReport *encode(struct store *s)
