@@ -10,6 +10,6 @@ CRI_TOOL := $(BUILD)/tests/cri-tool
 # Built by `make test` with the unit tests; run-tests.sh only runs test_*.
 UNIT_TESTS += $(CRI_TOOL)
 
-$(CRI_TOOL): tests/tools/cri-tool.c $(AGENT_LIB) $(PROTO_LIB) $(COMMON_LIB) $(GENERATED) | $(BUILD)/tests
+$(CRI_TOOL): tests/tools/cri-tool.c $(AGENT_LIB) $(PROTO_LIB) $(COMMON_LIB) | $(GENERATED) $(BUILD)/tests
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(AGENT_LIB) $(PROTO_LIB) $(COMMON_LIB) \
 		$(LDFLAGS) $(LDLIBS)

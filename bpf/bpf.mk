@@ -43,6 +43,6 @@ $(BUILD)/gen/%.skel.h: $(BUILD)/gen/%.bpf.o
 BPF_BENCH := $(BUILD)/bench/bpf-bench
 $(BPF_BENCH): bench/bpf-bench.c bins
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(AGENT_LIB) $(AGENT_EXTRA_LIBS) $(PROTO_LIB) $(COMMON_LIB) \
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(AGENT_LIB) $(PROTO_LIB) $(COMMON_LIB) \
 		$(LDFLAGS) $(LDLIBS)
 bench-tools: $(BPF_BENCH)
