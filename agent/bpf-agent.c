@@ -204,13 +204,13 @@ int agent_bpf_start(struct event_base *base, struct collection *collection, stru
 		.controllers = b->cpu_controller,
 		.path_prefix = "/kubepods", /* cgroupfs and systemd drivers both */
 	};
-	if (bpf_cgroup_events_open(&eopts, &b->events, err) != 0) {
+	if (bpf_cgroup_events_open(&eopts, &b->events, err) < 0) {
 		free(b);
 		return -1;
 	}
 	b->readable = event_new(base, bpf_cgroup_events_fd(b->events), EV_READ | EV_PERSIST, on_readable, b);
 	b->retry = event_new(base, -1, 0, on_retry, b);
-	if (!b->readable || !b->retry || event_add(b->readable, NULL) != 0) {
+	if (!b->readable || !b->retry || event_add(b->readable, NULL) < 0) {
 		agent_bpf_free(b);
 		return cadet_error_set(err, ENOMEM, "adding BPF events to the event loop");
 	}

@@ -149,7 +149,7 @@ int bpf_cgroup_iter_open(const char *dir, size_t expected_cgroups, struct bpf_cg
 			 struct cadet_error *err)
 {
 	bpf_support_init();
-	if (bpf_support_check(err) != 0)
+	if (bpf_support_check(err) < 0)
 		return -1;
 	struct bpf_cgroup_iter *it = calloc(1, sizeof(*it));
 	if (!it)
@@ -160,7 +160,7 @@ int bpf_cgroup_iter_open(const char *dir, size_t expected_cgroups, struct bpf_cg
 		return cadet_error_set(err, errno, "allocating cgroup iterator");
 	}
 	size_t want = (expected_cgroups < 256 ? 256 : expected_cgroups) * (sizeof(struct cgroup_iter_record) + 8);
-	if (iter_load(it, round_up_pow2(want + want / 2), err) != 0) {
+	if (iter_load(it, round_up_pow2(want + want / 2), err) < 0) {
 		free(it->dir);
 		free(it);
 		return -1;
@@ -216,7 +216,7 @@ static int handle_record(void *ctx, void *data, size_t size)
 		.has_memory = (r->have & CGROUP_ITER_HAVE_MEMORY) != 0,
 		.memory_usage_bytes = r->memory_usage_bytes,
 	};
-	if (it->fn(&e, it->ctx, it->err) != 0) {
+	if (it->fn(&e, it->ctx, it->err) < 0) {
 		it->failed = true;
 		return -ECANCELED;
 	}
@@ -250,7 +250,7 @@ int bpf_cgroup_iter_collect(struct bpf_cgroup_iter *it, bpf_cgroup_iter_fn fn, v
 	bool dropped = false;
 
 	for (;;) {
-		if (run_walk(it, &dropped, err) != 0)
+		if (run_walk(it, &dropped, err) < 0)
 			return -1;
 		if (!dropped)
 			break;
@@ -260,7 +260,7 @@ int bpf_cgroup_iter_collect(struct bpf_cgroup_iter *it, bpf_cgroup_iter_fn fn, v
 					       it->ring_bytes);
 		size_t bigger = it->ring_bytes * 4;
 		iter_unload(it);
-		if (iter_load(it, bigger, err) != 0)
+		if (iter_load(it, bigger, err) < 0)
 			return -1;
 	}
 	it->fn = fn;

@@ -60,7 +60,7 @@ void bpf_support_init(void)
 
 int bpf_support_check(struct cadet_error *err)
 {
-	if (access(VMLINUX_BTF_PATH, R_OK) != 0)
+	if (access(VMLINUX_BTF_PATH, R_OK) < 0)
 		return cadet_error_set(err, errno, "kernel BTF %s not readable (kernel built without "
 				       "CONFIG_DEBUG_INFO_BTF?)", VMLINUX_BTF_PATH);
 	return 0;

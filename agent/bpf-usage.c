@@ -64,8 +64,8 @@ int bpf_usage_open(const char *cgroup_root, bool v2, const char *subtree, struct
 		bpf_usage_free(u);
 		return cadet_error_set(err, ENOMEM, "allocating BPF usage reader");
 	}
-	if (bpf_cgroup_iter_open(cpu_dir, 1024, &u->cpu_walk, err) != 0 ||
-	    (!v2 && bpf_cgroup_iter_open(mem_dir, 1024, &u->memory_walk, err) != 0)) {
+	if (bpf_cgroup_iter_open(cpu_dir, 1024, &u->cpu_walk, err) < 0 ||
+	    (!v2 && bpf_cgroup_iter_open(mem_dir, 1024, &u->memory_walk, err) < 0)) {
 		bpf_usage_free(u);
 		return -1;
 	}
@@ -120,7 +120,7 @@ static int on_cpu_entry(const struct bpf_cgroup_iter_entry *ie, void *ctx, struc
 {
 	struct bpf_usage *u = ctx;
 	struct usage_entry *e = NULL;
-	if (add_entry(u, ie->relpath, &e, err) != 0)
+	if (add_entry(u, ie->relpath, &e, err) < 0)
 		return -1;
 	e->has_cpu = ie->has_cpu;
 	e->cpu_usage_ns = ie->cpu_usage_ns;

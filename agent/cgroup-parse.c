@@ -43,7 +43,7 @@ int parse_single_u64(const char *buf, size_t len, const char *name, int max_allo
 		*out = UINT64_MAX;
 		return 0;
 	}
-	if (parse_u64(buf, end, out) != 0)
+	if (parse_u64(buf, end, out) < 0)
 		return cadet_error_set(err, EINVAL, "%s: not a number: \"%.*s\"", name,
 				       (int)(end - buf > 40 ? 40 : end - buf), buf);
 	return 0;
@@ -68,7 +68,7 @@ int parse_flat_keyed(const char *buf, size_t len, const char *name, const char *
 		size_t key_len = (size_t)(sp - p);
 		for (size_t i = 0; i < n; i++) {
 			if (strlen(keys[i]) == key_len && memcmp(keys[i], p, key_len) == 0) {
-				if (parse_u64(sp + 1, eol, &values[i]) != 0)
+				if (parse_u64(sp + 1, eol, &values[i]) < 0)
 					return cadet_error_set(err, EINVAL, "%s: line %u: bad value for %s", name,
 							       line_no, keys[i]);
 				*found |= 1ULL << i;
@@ -122,19 +122,19 @@ static int parse_psi_line(const char *p, const char *eol, struct psi_line *out)
 			return -1;
 		size_t klen = (size_t)(eq - p);
 		if (klen == 5 && memcmp(p, "avg10", 5) == 0) {
-			if (parse_decimal(eq + 1, tok_end, &out->avg10) != 0)
+			if (parse_decimal(eq + 1, tok_end, &out->avg10) < 0)
 				return -1;
 			seen |= 1;
 		} else if (klen == 5 && memcmp(p, "avg60", 5) == 0) {
-			if (parse_decimal(eq + 1, tok_end, &out->avg60) != 0)
+			if (parse_decimal(eq + 1, tok_end, &out->avg60) < 0)
 				return -1;
 			seen |= 2;
 		} else if (klen == 6 && memcmp(p, "avg300", 6) == 0) {
-			if (parse_decimal(eq + 1, tok_end, &out->avg300) != 0)
+			if (parse_decimal(eq + 1, tok_end, &out->avg300) < 0)
 				return -1;
 			seen |= 4;
 		} else if (klen == 5 && memcmp(p, "total", 5) == 0) {
-			if (parse_u64(eq + 1, tok_end, &out->total_us) != 0)
+			if (parse_u64(eq + 1, tok_end, &out->total_us) < 0)
 				return -1;
 			seen |= 8;
 		}
@@ -151,11 +151,11 @@ int parse_psi(const char *buf, size_t len, const char *name, struct psi_stats *o
 	while (p < end) {
 		const char *eol = line_end(p, end);
 		if (eol - p > 5 && memcmp(p, "some ", 5) == 0) {
-			if (parse_psi_line(p + 5, eol, &out->some) != 0)
+			if (parse_psi_line(p + 5, eol, &out->some) < 0)
 				return cadet_error_set(err, EINVAL, "%s: malformed \"some\" line", name);
 			have_some = 1;
 		} else if (eol - p > 5 && memcmp(p, "full ", 5) == 0) {
-			if (parse_psi_line(p + 5, eol, &out->full) != 0)
+			if (parse_psi_line(p + 5, eol, &out->full) < 0)
 				return cadet_error_set(err, EINVAL, "%s: malformed \"full\" line", name);
 			out->has_full = true;
 		} else if (eol != p) {
@@ -190,7 +190,7 @@ int parse_meminfo(const char *buf, size_t len, const char *const *keys, size_t n
 					kb = 1;
 				}
 				uint64_t value;
-				if (parse_u64(v, v_end, &value) != 0 || (kb && value > UINT64_MAX / 1024))
+				if (parse_u64(v, v_end, &value) < 0 || (kb && value > UINT64_MAX / 1024))
 					return cadet_error_set(err, EINVAL, "/proc/meminfo: bad value for %s", keys[i]);
 				values_bytes[i] = kb ? value * 1024 : value;
 				*found |= 1ULL << i;
@@ -222,7 +222,7 @@ int parse_proc_stat(const char *buf, size_t len, uint64_t *cpu_busy_ticks, uint6
 					q++;
 				if (tok == q)
 					break;
-				if (parse_u64(tok, q, &f[i]) != 0)
+				if (parse_u64(tok, q, &f[i]) < 0)
 					return cadet_error_set(err, EINVAL, "/proc/stat: bad cpu field %d", i + 1);
 				i++;
 			}
@@ -236,7 +236,7 @@ int parse_proc_stat(const char *buf, size_t len, uint64_t *cpu_busy_ticks, uint6
 			*cpu_busy_ticks = busy;
 			have_cpu = 1;
 		} else if (eol - p > 6 && memcmp(p, "btime ", 6) == 0) {
-			if (parse_u64(p + 6, eol, boot_time_s) != 0)
+			if (parse_u64(p + 6, eol, boot_time_s) < 0)
 				return cadet_error_set(err, EINVAL, "/proc/stat: bad btime");
 			have_btime = 1;
 		}

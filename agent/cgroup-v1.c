@@ -41,8 +41,8 @@ static int read_cpu(struct cgroup_handle *h, struct sample *out,
 		    char *buf, struct cadet_error *err)
 {
 	size_t len;
-	if (cgroup_kept_read(h, F_CPUACCT_USAGE, "cpuacct.usage", buf, CGROUP_READ_BUF, &len, err) != 0 ||
-	    parse_single_u64(buf, len, "cpuacct.usage", 0, &out->cpu_usage_ns, err) != 0)
+	if (cgroup_kept_read(h, F_CPUACCT_USAGE, "cpuacct.usage", buf, CGROUP_READ_BUF, &len, err) < 0 ||
+	    parse_single_u64(buf, len, "cpuacct.usage", 0, &out->cpu_usage_ns, err) < 0)
 		return -1;
 	out->have |= SAMPLE_HAVE_CPU;
 
@@ -52,7 +52,7 @@ static int read_cpu(struct cgroup_handle *h, struct sample *out,
 	if (r > 0) {
 		static const char *const keys[] = { "nr_periods", "nr_throttled", "throttled_time" };
 		uint64_t v[3] = { 0 }, found;
-		if (parse_flat_keyed(buf, len, "cpu.stat", keys, 3, v, &found, err) != 0)
+		if (parse_flat_keyed(buf, len, "cpu.stat", keys, 3, v, &found, err) < 0)
 			return -1;
 		if (found == 7) {
 			out->cpu_periods = v[0];
@@ -70,11 +70,11 @@ static int read_memory(struct cgroup_handle *h, struct sample *out, char *buf, s
 	int r = cgroup_read_optional(h, F_MEMORY_USAGE, buf, &len, err);
 	if (r <= 0)
 		return r;
-	if (parse_single_u64(buf, len, "memory.usage_in_bytes", 0, &out->memory_usage_bytes, err) != 0)
+	if (parse_single_u64(buf, len, "memory.usage_in_bytes", 0, &out->memory_usage_bytes, err) < 0)
 		return -1;
 	static const char *const keys[4] = { "total_inactive_file", "total_rss", "total_pgfault",
 						    "total_pgmajfault" };
-	if (cgroup_read_memory_stat(h, F_MEMORY_STAT, keys, out, buf, err) != 0)
+	if (cgroup_read_memory_stat(h, F_MEMORY_STAT, keys, out, buf, err) < 0)
 		return -1;
 
 	r = cgroup_read_optional(h, F_MEMORY_LIMIT, buf, &len, err);
@@ -82,7 +82,7 @@ static int read_memory(struct cgroup_handle *h, struct sample *out, char *buf, s
 		return -1;
 	if (r > 0) {
 		uint64_t limit;
-		if (parse_single_u64(buf, len, "memory.limit_in_bytes", 0, &limit, err) != 0)
+		if (parse_single_u64(buf, len, "memory.limit_in_bytes", 0, &limit, err) < 0)
 			return -1;
 		if (limit < V1_NO_LIMIT_ABOVE) {
 			out->memory_limit_bytes = limit;
@@ -97,7 +97,7 @@ static int v1_read(struct cgroup_collector *c, struct cgroup_handle *h, struct s
 {
 	(void)c;
 	char buf[CGROUP_READ_BUF];
-	if (read_cpu(h, out, buf, err) != 0 || read_memory(h, out, buf, err) != 0)
+	if (read_cpu(h, out, buf, err) < 0 || read_memory(h, out, buf, err) < 0)
 		return -1;
 	static const struct cgroup_tail_files tail = {
 		.pids_current = F_PIDS_CURRENT,
@@ -114,14 +114,14 @@ static int v1_read_usage(struct cgroup_collector *c, struct cgroup_handle *h, st
 	(void)c;
 	char buf[256];
 	size_t len;
-	if (cgroup_kept_read(h, F_CPUACCT_USAGE, "cpuacct.usage", buf, sizeof(buf), &len, err) != 0 ||
-	    parse_single_u64(buf, len, "cpuacct.usage", 0, &out->cpu_usage_ns, err) != 0)
+	if (cgroup_kept_read(h, F_CPUACCT_USAGE, "cpuacct.usage", buf, sizeof(buf), &len, err) < 0 ||
+	    parse_single_u64(buf, len, "cpuacct.usage", 0, &out->cpu_usage_ns, err) < 0)
 		return -1;
 	out->have |= SAMPLE_HAVE_CPU;
 	if (!(out->have & SAMPLE_HAVE_MEMORY))
 		return 0;
-	if (cgroup_kept_read(h, F_MEMORY_USAGE, "memory.usage_in_bytes", buf, sizeof(buf), &len, err) != 0 ||
-	    parse_single_u64(buf, len, "memory.usage_in_bytes", 0, &out->memory_usage_bytes, err) != 0)
+	if (cgroup_kept_read(h, F_MEMORY_USAGE, "memory.usage_in_bytes", buf, sizeof(buf), &len, err) < 0 ||
+	    parse_single_u64(buf, len, "memory.usage_in_bytes", 0, &out->memory_usage_bytes, err) < 0)
 		return -1;
 	return 0;
 }

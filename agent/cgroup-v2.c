@@ -39,7 +39,7 @@ static const struct cgroup_file_spec v2_files[F_COUNT] = {
 static int read_cpu(struct cgroup_handle *h, struct sample *out, char *buf, struct cadet_error *err)
 {
 	size_t len;
-	if (cgroup_kept_read(h, F_CPU_STAT, "cpu.stat", buf, CGROUP_READ_BUF, &len, err) != 0)
+	if (cgroup_kept_read(h, F_CPU_STAT, "cpu.stat", buf, CGROUP_READ_BUF, &len, err) < 0)
 		return -1;
 	static const char *const keys[] = { "usage_usec", "nr_periods", "nr_throttled", "throttled_usec" };
 	uint64_t v[4] = { 0 }, found;
@@ -66,10 +66,10 @@ static int read_memory(struct cgroup_handle *h, struct sample *out, char *buf, s
 	int r = cgroup_read_optional(h, F_MEMORY_CURRENT, buf, &len, err);
 	if (r <= 0)
 		return r;
-	if (parse_single_u64(buf, len, "memory.current", 0, &out->memory_usage_bytes, err) != 0)
+	if (parse_single_u64(buf, len, "memory.current", 0, &out->memory_usage_bytes, err) < 0)
 		return -1;
 	static const char *const keys[4] = { "inactive_file", "anon", "pgfault", "pgmajfault" };
-	if (cgroup_read_memory_stat(h, F_MEMORY_STAT, keys, out, buf, err) != 0)
+	if (cgroup_read_memory_stat(h, F_MEMORY_STAT, keys, out, buf, err) < 0)
 		return -1;
 
 	r = cgroup_read_optional(h, F_MEMORY_MAX, buf, &len, err);
@@ -77,7 +77,7 @@ static int read_memory(struct cgroup_handle *h, struct sample *out, char *buf, s
 		return -1;
 	if (r > 0) {
 		uint64_t limit;
-		if (parse_single_u64(buf, len, "memory.max", 1, &limit, err) != 0)
+		if (parse_single_u64(buf, len, "memory.max", 1, &limit, err) < 0)
 			return -1;
 		if (limit != UINT64_MAX) {
 			out->memory_limit_bytes = limit;
@@ -88,7 +88,7 @@ static int read_memory(struct cgroup_handle *h, struct sample *out, char *buf, s
 	if (r < 0)
 		return -1;
 	if (r > 0) {
-		if (parse_single_u64(buf, len, "memory.swap.current", 0, &out->swap_usage_bytes, err) != 0)
+		if (parse_single_u64(buf, len, "memory.swap.current", 0, &out->swap_usage_bytes, err) < 0)
 			return -1;
 		out->have |= SAMPLE_HAVE_SWAP;
 	}
@@ -100,7 +100,7 @@ static int v2_read(struct cgroup_collector *c, struct cgroup_handle *h, struct s
 {
 	(void)c;
 	char buf[CGROUP_READ_BUF];
-	if (read_cpu(h, out, buf, err) != 0 || read_memory(h, out, buf, err) != 0)
+	if (read_cpu(h, out, buf, err) < 0 || read_memory(h, out, buf, err) < 0)
 		return -1;
 	static const struct cgroup_tail_files tail = {
 		.pids_current = F_PIDS_CURRENT,
@@ -118,12 +118,12 @@ static int v2_read_usage(struct cgroup_collector *c, struct cgroup_handle *h, st
 	char buf[CGROUP_READ_BUF];
 	size_t len;
 	/* cpu.stat carries usage and throttling in one small file */
-	if (read_cpu(h, out, buf, err) != 0)
+	if (read_cpu(h, out, buf, err) < 0)
 		return -1;
 	if (!(out->have & SAMPLE_HAVE_MEMORY))
 		return 0;
-	if (cgroup_kept_read(h, F_MEMORY_CURRENT, "memory.current", buf, CGROUP_READ_BUF, &len, err) != 0 ||
-	    parse_single_u64(buf, len, "memory.current", 0, &out->memory_usage_bytes, err) != 0)
+	if (cgroup_kept_read(h, F_MEMORY_CURRENT, "memory.current", buf, CGROUP_READ_BUF, &len, err) < 0 ||
+	    parse_single_u64(buf, len, "memory.current", 0, &out->memory_usage_bytes, err) < 0)
 		return -1;
 	return 0;
 }

@@ -58,9 +58,9 @@ static int detect_v1(struct cgroup_collector *c, const char *root, struct cadet_
 				       root);
 	_cleanup_free_ char *cpu_path = join(root, "cpu");
 	const char *cpu = cpu_path && path_exists(cpu_path) ? "cpu" : cpuacct;
-	if (set_dir(c, V1_DIR_CPUACCT, root, cpuacct, err) || set_dir(c, V1_DIR_CPU, root, cpu, err) ||
-	    set_dir(c, V1_DIR_MEMORY, root, "memory", err) || set_dir(c, V1_DIR_PIDS, root, "pids", err) ||
-	    set_dir(c, V1_DIR_UNIFIED, root, "unified", err))
+	if (set_dir(c, V1_DIR_CPUACCT, root, cpuacct, err) < 0 || set_dir(c, V1_DIR_CPU, root, cpu, err) < 0 ||
+	    set_dir(c, V1_DIR_MEMORY, root, "memory", err) < 0 || set_dir(c, V1_DIR_PIDS, root, "pids", err) < 0 ||
+	    set_dir(c, V1_DIR_UNIFIED, root, "unified", err) < 0)
 		return -1;
 	_cleanup_free_ char *unified_ctl = join(c->dirs[V1_DIR_UNIFIED], "cgroup.controllers");
 	if (!unified_ctl)
@@ -79,7 +79,7 @@ static int detect_v1(struct cgroup_collector *c, const char *root, struct cadet_
 static size_t cgroup_default_fd_budget(void)
 {
 	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
 		return 65536;
 	size_t open_now = 0;
 	DIR *d = opendir("/proc/self/fd");
@@ -100,7 +100,7 @@ void cgroup_collector_set_fd_budget(struct cgroup_collector *c, size_t budget)
 int cgroup_collector_open(const char *root, struct cgroup_collector **out, struct cadet_error *err)
 {
 	struct stat st;
-	if (stat(root, &st) != 0)
+	if (stat(root, &st) < 0)
 		return cadet_error_set(err, errno, "cgroup root %s", root);
 	if (!S_ISDIR(st.st_mode))
 		return cadet_error_set(err, ENOTDIR, "cgroup root %s", root);
@@ -126,7 +126,7 @@ int cgroup_collector_open(const char *root, struct cgroup_collector **out, struc
 	} else {
 		r = detect_v1(c, root, err);
 	}
-	if (r != 0) {
+	if (r < 0) {
 		cgroup_collector_free(c);
 		return -1;
 	}
@@ -186,7 +186,7 @@ static int open_file(struct cgroup_collector *c, struct cgroup_handle *h, size_t
 {
 	const struct cgroup_reader *rd = c->reader;
 	char path[4096];
-	if (file_path(c, h->relpath, i, path, sizeof(path)) != 0)
+	if (file_path(c, h->relpath, i, path, sizeof(path)) < 0)
 		return cadet_error_set(err, ENAMETOOLONG, "cgroup %s", h->relpath);
 	int fd = c->kept_fds < c->fd_budget ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	int e = fd < 0 ? errno : 0;
@@ -197,7 +197,7 @@ static int open_file(struct cgroup_collector *c, struct cgroup_handle *h, size_t
 				 "further files are reopened on every read",
 				 c->kept_fds);
 		c->budget_logged = true;
-		if (rd->files[i].required && access(path, R_OK) != 0)
+		if (rd->files[i].required && access(path, R_OK) < 0)
 			return cadet_error_set(err, errno, "open %s", path);
 		h->fds[i] = CGROUP_FILE_UNKEPT;
 		return 0;
@@ -227,7 +227,7 @@ int cgroup_handle_open(struct cgroup_collector *c, const char *relpath, struct c
 		return cadet_error_set(err, ENOMEM, "cgroup %s", relpath);
 	}
 	for (size_t i = 0; i < c->reader->n_files; i++) {
-		if (open_file(c, h, i, err) != 0) {
+		if (open_file(c, h, i, err) < 0) {
 			cgroup_handle_close(h);
 			return -1;
 		}
@@ -286,7 +286,7 @@ int cgroup_kept_read(struct cgroup_handle *h, size_t i, const char *file_name, c
 	int fd = h->fds[i];
 	if (fd == CGROUP_FILE_UNKEPT) {
 		char path[4096];
-		if (file_path(h->owner, h->relpath, i, path, sizeof(path)) != 0)
+		if (file_path(h->owner, h->relpath, i, path, sizeof(path)) < 0)
 			return cadet_error_set(err, ENAMETOOLONG, "%s", file_name);
 		fd = unkept = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
@@ -309,7 +309,7 @@ int cgroup_read_optional(struct cgroup_handle *h, size_t i, char *buf, size_t *l
 	const struct cgroup_file_spec *f = &h->owner->reader->files[i];
 	if (!cgroup_file_present(h, i))
 		return 0;
-	if (cgroup_kept_read(h, i, f->name, buf, CGROUP_READ_BUF, len, err) != 0) {
+	if (cgroup_kept_read(h, i, f->name, buf, CGROUP_READ_BUF, len, err) < 0) {
 		/* an unkept optional file may simply not exist */
 		if (h->fds[i] == CGROUP_FILE_UNKEPT && err->errnum == ENOENT && !f->required)
 			return 0;
@@ -325,7 +325,7 @@ static int read_psi(struct cgroup_handle *h, size_t i, uint32_t bit, struct psi_
 	int r = cgroup_read_optional(h, i, buf, &len, err);
 	if (r <= 0)
 		return r;
-	if (parse_psi(buf, len, h->owner->reader->files[i].name, psi, err) != 0)
+	if (parse_psi(buf, len, h->owner->reader->files[i].name, psi, err) < 0)
 		return -1;
 	out->have |= bit;
 	return 0;
@@ -339,13 +339,13 @@ int cgroup_read_pids_and_psi(struct cgroup_handle *h, const struct cgroup_tail_f
 	if (r < 0)
 		return -1;
 	if (r > 0) {
-		if (parse_single_u64(buf, len, "pids.current", 0, &out->pids_current, err) != 0)
+		if (parse_single_u64(buf, len, "pids.current", 0, &out->pids_current, err) < 0)
 			return -1;
 		out->have |= SAMPLE_HAVE_PIDS;
 	}
-	if (read_psi(h, files->cpu_pressure, SAMPLE_HAVE_CPU_PSI, &out->cpu_psi, out, buf, err) != 0 ||
-	    read_psi(h, files->memory_pressure, SAMPLE_HAVE_MEMORY_PSI, &out->memory_psi, out, buf, err) != 0 ||
-	    read_psi(h, files->io_pressure, SAMPLE_HAVE_IO_PSI, &out->io_psi, out, buf, err) != 0)
+	if (read_psi(h, files->cpu_pressure, SAMPLE_HAVE_CPU_PSI, &out->cpu_psi, out, buf, err) < 0 ||
+	    read_psi(h, files->memory_pressure, SAMPLE_HAVE_MEMORY_PSI, &out->memory_psi, out, buf, err) < 0 ||
+	    read_psi(h, files->io_pressure, SAMPLE_HAVE_IO_PSI, &out->io_psi, out, buf, err) < 0)
 		return -1;
 	return 0;
 }
@@ -359,7 +359,7 @@ int cgroup_read_memory_stat(struct cgroup_handle *h, size_t i, const char *const
 		return -1;
 	if (r > 0) {
 		uint64_t v[4] = { 0 }, found;
-		if (parse_flat_keyed(buf, len, "memory.stat", keys, 4, v, &found, err) != 0)
+		if (parse_flat_keyed(buf, len, "memory.stat", keys, 4, v, &found, err) < 0)
 			return -1;
 		/* without it the working set would silently be the whole usage */
 		if (!(found & 1))

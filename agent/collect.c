@@ -75,10 +75,10 @@ int collection_open(const struct collect_options *opts, struct collection **out,
 		free(c);
 		return cadet_error_set(err, ENOMEM, "collection");
 	}
-	if (cgroup_collector_open(opts->cgroup_root, &c->cgroups, err) != 0 ||
-	    node_reader_open(opts->proc_root, opts->fs_path, &c->node, err) != 0 ||
-	    cgroup_handle_open(c->cgroups, "", &c->root, err) != 0 ||
-	    discovery_open(cgroup_collector_tree(c->cgroups), opts->rescan_interval_ns, &c->discovery, err) != 0) {
+	if (cgroup_collector_open(opts->cgroup_root, &c->cgroups, err) < 0 ||
+	    node_reader_open(opts->proc_root, opts->fs_path, &c->node, err) < 0 ||
+	    cgroup_handle_open(c->cgroups, "", &c->root, err) < 0 ||
+	    discovery_open(cgroup_collector_tree(c->cgroups), opts->rescan_interval_ns, &c->discovery, err) < 0) {
 		collection_free(c);
 		return -1;
 	}
@@ -179,7 +179,7 @@ static void adopt_handles(struct collection *c, struct tracked_set *next)
 			t->last_full = old->last_full;
 		} else {
 			struct cadet_error open_err;
-			if (cgroup_handle_open(c->cgroups, t->relpath, &t->handle, &open_err) != 0) {
+			if (cgroup_handle_open(c->cgroups, t->relpath, &t->handle, &open_err) < 0) {
 				if (!cgroup_error_is_vanished(open_err.errnum)) {
 					log_warn("cannot track cgroup %s: %s", t->relpath, open_err.msg);
 					c->counters.read_errors++;
@@ -196,7 +196,7 @@ static void adopt_handles(struct collection *c, struct tracked_set *next)
 static int rescan(struct collection *c, uint64_t now_ns, struct cadet_error *err)
 {
 	struct scan_ctx ctx = { .c = c };
-	if (discovery_scan(c->discovery, now_ns, scan_visit, &ctx, err) != 0) {
+	if (discovery_scan(c->discovery, now_ns, scan_visit, &ctx, err) < 0) {
 		/* keep tracking what we had; the next cycle scans again */
 		tracked_set_clear(&ctx.next);
 		collection_request_scan(c);
@@ -309,9 +309,9 @@ static void refresh_bpf_usage(struct collection *c)
 			_cleanup_free_ char *dir = NULL;
 			if (asprintf(&dir, "%s/%s", cgroup_collector_tree(c->cgroups), subtrees[i]) < 0)
 				return;
-			if (access(dir, F_OK) != 0)
+			if (access(dir, F_OK) < 0)
 				continue;
-			if (bpf_usage_open(c->cgroup_root, v2, subtrees[i], &c->bpf_usage, &err) != 0) {
+			if (bpf_usage_open(c->cgroup_root, v2, subtrees[i], &c->bpf_usage, &err) < 0) {
 				log_info("usage between full reads from files: BPF cgroup iterator unavailable: %s", err.msg);
 				c->want_bpf_usage = false;
 				return;
@@ -321,7 +321,7 @@ static void refresh_bpf_usage(struct collection *c)
 		if (!c->bpf_usage)
 			return;
 	}
-	if (bpf_usage_refresh(c->bpf_usage, &err) != 0) {
+	if (bpf_usage_refresh(c->bpf_usage, &err) < 0) {
 		if (!c->bpf_usage_logged)
 			log_warn("BPF cgroup walk failed, reading files this cycle: %s", err.msg);
 		c->bpf_usage_logged = true;

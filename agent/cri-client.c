@@ -49,7 +49,7 @@ int cri_client_open(const char *endpoint, uint64_t timeout_ns, struct cri_client
 	if (path[0] != '/')
 		return cadet_error_set(err, EINVAL, "container runtime endpoint %s: socket path must be absolute",
 				       endpoint);
-	if (timeout_ns == 0 || timeout_ns > 3600ULL * 1000000000ULL)
+	if (timeout_ns == 0 || timeout_ns > 3600 * NSEC_PER_SEC)
 		return cadet_error_set(err, EINVAL, "container runtime endpoint %s: timeout must be within (0, 1h]",
 				       endpoint);
 
@@ -121,7 +121,7 @@ static int cri_client_connect(struct cri_client *c, struct cadet_error *err)
 		/* also the connect timeout: a runtime that accepts but never
 		 * sends its HTTP/2 SETTINGS (hung) is given the call's time */
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
-		  .value.integer = (int)(c->timeout_ns / 1000000ULL) },
+		  .value.integer = (int)(c->timeout_ns / NSEC_PER_MSEC) },
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, .value.integer = 100 },
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, .value.integer = 1000 },
 	};

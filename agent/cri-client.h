@@ -17,12 +17,13 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "common/duration.h"
 #include "common/error.h"
 #include "proto/cri-api.pb-c.h"
 
 /* kubelet's --container-runtime-endpoint default (containerd). */
 #define CRI_DEFAULT_ENDPOINT "unix:///run/containerd/containerd.sock"
-#define CRI_DEFAULT_TIMEOUT_NS (2ULL * 1000000000ULL)
+#define CRI_DEFAULT_TIMEOUT_NS (2ULL * NSEC_PER_SEC)
 
 struct cri_client;
 

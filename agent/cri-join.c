@@ -123,7 +123,7 @@ int cri_join_apply(const struct cri_snapshot *snap, struct store *s, const struc
 		const struct cri_pod *cp = cri_snapshot_find_pod(snap, pod->uid);
 		if (cp) {
 			if (opts->new_snapshot || !pod->meta.name) {
-				if (name_pod(pod, cp, err) != 0)
+				if (name_pod(pod, cp, err) < 0)
 					return cadet_error_prefix(err, "pod %s", pod->uid);
 				result->pods_named++;
 			}
@@ -137,14 +137,14 @@ int cri_join_apply(const struct cri_snapshot *snap, struct store *s, const struc
 			const struct cri_container *cc = cri_snapshot_find_container(snap, c->id);
 			if (cc) {
 				if (opts->new_snapshot || !c->meta.name) {
-					if (name_container(c, cc, err) != 0)
+					if (name_container(c, cc, err) < 0)
 						return cadet_error_prefix(err, "container %s", c->id);
 					result->containers_named++;
 				}
 			} else if (cri_snapshot_find_sandbox(snap, c->id)) {
 				if (!c->meta.is_sandbox) {
 					struct container_metadata m = { .is_sandbox = true };
-					if (container_metadata_set(&c->meta, &m, err) != 0)
+					if (container_metadata_set(&c->meta, &m, err) < 0)
 						return cadet_error_prefix(err, "sandbox %s", c->id);
 					result->sandboxes_marked++;
 				}

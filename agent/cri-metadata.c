@@ -31,11 +31,11 @@
 #include "common/timefmt.h"
 
 /* A burst of new cgroups leads to one refresh, not one each. */
-#define CRI_MIN_REFRESH_SPACING_NS (200ULL * 1000000ULL)
+#define CRI_MIN_REFRESH_SPACING_NS (200 * NSEC_PER_MSEC)
 /* Extra refreshes asked for ids that stay unknown (see cri_metadata_apply). */
 #define CRI_UNKNOWN_RETRIES 3
 /* However short the rate window, the runtime is not asked more often. */
-#define CRI_MIN_REFRESH_INTERVAL_NS (500ULL * 1000000ULL)
+#define CRI_MIN_REFRESH_INTERVAL_NS (500 * NSEC_PER_MSEC)
 
 enum runtime_state {
 	RUNTIME_UNKNOWN, /* no refresh finished yet */
@@ -85,7 +85,7 @@ int cri_metadata_create(const struct cri_metadata_options *opts, struct cri_meta
 	}
 	const char *endpoint = opts->endpoint ? opts->endpoint : CRI_DEFAULT_ENDPOINT;
 	uint64_t timeout_ns = opts->timeout_ns ? opts->timeout_ns : CRI_DEFAULT_TIMEOUT_NS;
-	if (cri_client_open(endpoint, timeout_ns, &m->client, err) != 0) {
+	if (cri_client_open(endpoint, timeout_ns, &m->client, err) < 0) {
 		free(m->proc_root);
 		free(m);
 		return -1;
@@ -147,7 +147,7 @@ static void fill_sandbox_pids(struct cri_metadata *m, struct cri_snapshot *snap)
 		}
 		_cleanup_(cri_message_freep) Runtime__V1__PodSandboxStatusResponse *resp = NULL;
 		struct cadet_error err;
-		if (cri_pod_sandbox_status(m->client, p->sandbox_id, &resp, &err) != 0) {
+		if (cri_pod_sandbox_status(m->client, p->sandbox_id, &resp, &err) < 0) {
 			log_debug("no pid for sandbox %s: %s", p->sandbox_id, err.msg);
 			continue;
 		}
@@ -192,7 +192,7 @@ static void fill_container_logs(struct cri_metadata *m, struct cri_snapshot *sna
 		} else {
 			_cleanup_(cri_message_freep) Runtime__V1__ContainerStatusResponse *resp = NULL;
 			struct cadet_error err;
-			if (cri_container_status(m->client, c->id, &resp, &err) != 0) {
+			if (cri_container_status(m->client, c->id, &resp, &err) < 0) {
 				log_debug("no log path for container %s: %s", c->id, err.msg);
 				continue; /* asked again at the next refresh */
 			}
@@ -235,26 +235,26 @@ static int refresh_snapshot(struct cri_metadata *m, struct cadet_error *err)
 
 	if (!m->version_logged) {
 		_cleanup_(cri_message_freep) Runtime__V1__VersionResponse *version = NULL;
-		if (cri_version(m->client, &version, err) != 0)
+		if (cri_version(m->client, &version, err) < 0)
 			return -1;
 		log_info("container runtime %s %s (CRI %s) at %s", version->runtime_name, version->runtime_version,
 			 version->runtime_api_version, cri_client_endpoint(m->client));
 		m->version_logged = true;
 	}
-	if (cri_list_pod_sandbox(m->client, &pods, err) != 0 || cri_list_containers(m->client, &containers, err) != 0)
+	if (cri_list_pod_sandbox(m->client, &pods, err) < 0 || cri_list_containers(m->client, &containers, err) < 0)
 		return -1;
 
 	struct cadet_error opt_err;
-	if (cri_list_container_stats(m->client, &container_stats, &opt_err) != 0)
+	if (cri_list_container_stats(m->client, &container_stats, &opt_err) < 0)
 		log_debug("%s", opt_err.msg);
-	if (!m->pod_stats_unimplemented && cri_list_pod_sandbox_stats(m->client, &pod_stats, &opt_err) != 0) {
+	if (!m->pod_stats_unimplemented && cri_list_pod_sandbox_stats(m->client, &pod_stats, &opt_err) < 0) {
 		/* Older runtimes lack it; containerd 1.6 fails it whole when any
 		 * pod has no cgroup parent. Either way: per-container stats. */
 		if (cri_error_is_unimplemented(&opt_err))
 			m->pod_stats_unimplemented = true;
 		log_debug("%s", opt_err.msg);
 	}
-	if (cri_image_fs_info(m->client, &image_fs, &opt_err) != 0)
+	if (cri_image_fs_info(m->client, &image_fs, &opt_err) < 0)
 		log_debug("%s", opt_err.msg);
 
 	struct cri_replies replies = {
@@ -265,7 +265,7 @@ static int refresh_snapshot(struct cri_metadata *m, struct cadet_error *err)
 		.image_fs = image_fs,
 	};
 	struct cri_snapshot *snap;
-	if (cri_snapshot_build(&replies, clock_realtime_ns(), &snap, err) != 0)
+	if (cri_snapshot_build(&replies, clock_realtime_ns(), &snap, err) < 0)
 		return -1;
 	fill_sandbox_pids(m, snap);
 	fill_pod_networks(m, snap);
@@ -277,7 +277,7 @@ static int refresh_snapshot(struct cri_metadata *m, struct cadet_error *err)
 int cri_metadata_refresh_once(struct cri_metadata *m, struct cadet_error *err)
 {
 	uint64_t start_ns = clock_monotonic_ns();
-	if (refresh_snapshot(m, err) != 0) {
+	if (refresh_snapshot(m, err) < 0) {
 		runtime_failed(m, err);
 		return -1;
 	}
@@ -321,7 +321,7 @@ static void *refresh_thread(void *arg)
 int cri_metadata_start(const struct cri_metadata_options *opts, struct cri_metadata **out, struct cadet_error *err)
 {
 	struct cri_metadata *m;
-	if (cri_metadata_create(opts, &m, err) != 0)
+	if (cri_metadata_create(opts, &m, err) < 0)
 		return -1;
 	int rc = pthread_create(&m->thread, NULL, refresh_thread, m);
 	if (rc != 0) {

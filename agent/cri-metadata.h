@@ -17,9 +17,10 @@
 
 #include "agent/cri-snapshot.h"
 #include "agent/store.h"
+#include "common/duration.h"
 #include "common/error.h"
 
-#define CRI_DEFAULT_REFRESH_INTERVAL_NS (5ULL * 1000000000ULL)
+#define CRI_DEFAULT_REFRESH_INTERVAL_NS (5ULL * NSEC_PER_SEC)
 
 struct cri_metadata_options {
 	const char *endpoint;         /* --container-runtime-endpoint */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/duration.h"
 #include "common/log.h"
 
 struct discovery {
@@ -43,8 +44,7 @@ int discovery_open(const char *tree, uint64_t rescan_interval_ns, struct discove
 	d->rescan_interval_ns = rescan_interval_ns;
 	d->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (d->inotify_fd < 0)
-		log_warn("inotify unavailable (%s): discovery falls back to scanning every %llus",
-			 strerror(errno), (unsigned long long)(rescan_interval_ns / 1000000000ULL));
+		log_warn("inotify unavailable (%s): discovery scans the tree every cycle", strerror(errno));
 	*out = d;
 	return 0;
 }
@@ -98,9 +98,9 @@ static void watch(struct discovery *d, const char *path)
 static uint64_t dir_created_ns(int dirfd, const char *name)
 {
 	struct stat st;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
-	return (uint64_t)st.st_ctim.tv_sec * 1000000000ULL + (uint64_t)st.st_ctim.tv_nsec;
+	return (uint64_t)st.st_ctim.tv_sec * NSEC_PER_SEC + (uint64_t)st.st_ctim.tv_nsec;
 }
 
 /* Walks relpath (a directory under tree) whose identity is already known. */
@@ -134,14 +134,14 @@ static int walk(struct discovery *d, const char *relpath, int depth, discovery_v
 			continue;
 		if (de->d_type == DT_UNKNOWN) {
 			struct stat st;
-			if (fstatat(dirfd(dir), de->d_name, &st, 0) != 0 || !S_ISDIR(st.st_mode))
+			if (fstatat(dirfd(dir), de->d_name, &st, 0) < 0 || !S_ISDIR(st.st_mode))
 				continue;
 		}
 		uint64_t created = dir_created_ns(dirfd(dir), de->d_name);
-		if (id.kind != CGROUP_KIND_QOS && visit(ctx, child, &id, created, err) != 0)
+		if (id.kind != CGROUP_KIND_QOS && visit(ctx, child, &id, created, err) < 0)
 			return -1;
 		if (id.kind != CGROUP_KIND_CONTAINER && depth < 4 &&
-		    walk(d, child, depth + 1, visit, ctx, err) != 0)
+		    walk(d, child, depth + 1, visit, ctx, err) < 0)
 			return -1;
 	}
 	if (errno != 0 && errno != ENOENT && errno != ENODEV)
@@ -162,12 +162,12 @@ int discovery_scan(struct discovery *d, uint64_t monotonic_ns, discovery_visit_f
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", d->tree, roots[i]);
 		struct stat st;
-		if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;
 		struct cgroup_identity id;
 		cgroup_path_classify(roots[i], &id);
-		uint64_t created = (uint64_t)st.st_ctim.tv_sec * 1000000000ULL + (uint64_t)st.st_ctim.tv_nsec;
-		if (visit(ctx, roots[i], &id, created, err) != 0 || walk(d, roots[i], 1, visit, ctx, err) != 0)
+		uint64_t created = (uint64_t)st.st_ctim.tv_sec * NSEC_PER_SEC + (uint64_t)st.st_ctim.tv_nsec;
+		if (visit(ctx, roots[i], &id, created, err) < 0 || walk(d, roots[i], 1, visit, ctx, err) < 0)
 			return cadet_error_prefix(err, "discovery under %s", d->tree);
 	}
 	return 0;

@@ -4,6 +4,7 @@
 #include "agent/http-endpoints.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -12,9 +13,11 @@
 #include <unistd.h>
 
 #include "agent/bpf-agent.h"
+#include "agent/cgroup-parse.h"
 #include "agent/cri-metadata.h"
 #include "agent/prom-format.h"
 #include "common/cleanup.h"
+#include "common/duration.h"
 #include "common/https-server.h"
 #include "common/log.h"
 #include "common/readfile.h"
@@ -113,7 +116,7 @@ static void serve_summary(struct agent_http *h, struct https_response *req, cons
 	if (query_flag(q, "pretty", true)) {
 		struct strbuf pretty;
 		strbuf_init(&pretty);
-		if (view_json_pretty(body->data, &pretty, &err) != 0) {
+		if (view_json_pretty(body->data, &pretty, &err) < 0) {
 			log_warn("/stats/summary?pretty: %s", err.msg);
 			reply_text(h, req, ROUTE_SUMMARY, 500, "rendering failed\n");
 		} else {
@@ -147,24 +150,34 @@ static bool healthy(const struct agent_http *h, char *why, size_t size)
 		return false;
 	}
 	uint64_t age = clock_monotonic_ns() - last;
-	uint64_t limit = 3 * h->opts.interval_ns + 10 * 1000000000ULL;
+	uint64_t limit = 3 * h->opts.interval_ns + 10 * NSEC_PER_SEC;
 	if (age > limit) {
-		snprintf(why, size, "last collection cycle finished %" PRIu64 "s ago\n", (uint64_t)(age / 1000000000ULL));
+		snprintf(why, size, "last collection cycle finished %" PRIu64 "s ago\n", (uint64_t)(age / NSEC_PER_SEC));
 		return false;
 	}
 	return true;
 }
 
+/* /proc/self/statm: "size resident shared ..." in pages; 0 when unreadable. */
 static uint64_t self_rss_bytes(void)
 {
-	FILE *f = fopen("/proc/self/statm", "re");
-	unsigned long long pages_total = 0, pages_rss = 0;
-	if (!f)
+	_cleanup_close_ int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return 0;
-	if (fscanf(f, "%llu %llu", &pages_total, &pages_rss) != 2)
-		pages_rss = 0;
-	fclose(f);
-	return (uint64_t)pages_rss * (uint64_t)sysconf(_SC_PAGESIZE);
+	char text[256];
+	ssize_t len = read(fd, text, sizeof(text) - 1);
+	if (len <= 0)
+		return 0;
+	const char *end = text + len;
+	const char *rss = memchr(text, ' ', (size_t)len);
+	if (!rss)
+		return 0;
+	rss++;
+	const char *rss_end = memchr(rss, ' ', (size_t)(end - rss));
+	uint64_t pages;
+	if (!rss_end || parse_u64(rss, rss_end, &pages) < 0)
+		return 0;
+	return pages * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 static void counter(struct strbuf *sb, const char *name, const char *help, uint64_t v)
@@ -197,11 +210,11 @@ static void serve_self_metrics(struct agent_http *h, struct https_response *req)
 	      (double)c->tracked_cgroups);
 	counter(&sb, "cadet_agent_collection_cycles_total", "Collection cycles run", c->cycles);
 	gauge(&sb, "cadet_agent_collection_last_duration_seconds", "Wall time of the last collection cycle",
-	      (double)c->last_cycle_ns / 1e9);
+	      (double)c->last_cycle_ns / (double)NSEC_PER_SEC);
 	prom_append_header(&sb, "cadet_agent_collection_duration_seconds_total", "counter",
 			   "Wall time of all collection cycles");
 	char total[40];
-	prom_format_float((double)c->total_cycle_ns / 1e9, total, sizeof(total));
+	prom_format_float((double)c->total_cycle_ns / (double)NSEC_PER_SEC, total, sizeof(total));
 	strbuf_printf(&sb, "cadet_agent_collection_duration_seconds_total %s\n", total);
 	counter(&sb, "cadet_agent_discovery_scans_total", "Full discovery scans of the kubepods tree", c->scans);
 	const struct agent_listener *listeners[] = { &h->tls, &h->debug };
@@ -237,7 +250,7 @@ static void serve_self_metrics(struct agent_http *h, struct https_response *req)
 			   "Wall time of the last render of each view");
 	for (int v = 0; v < VIEW_COUNT; v++) {
 		char secs[40];
-		prom_format_float((double)h->src.views->render_ns[v] / 1e9, secs, sizeof(secs));
+		prom_format_float((double)h->src.views->render_ns[v] / (double)NSEC_PER_SEC, secs, sizeof(secs));
 		strbuf_printf(&sb, "cadet_agent_view_render_last_duration_seconds{view=\"%s\"} %s\n", view_names[v],
 			      secs);
 	}
@@ -341,7 +354,7 @@ static int load_token(struct agent_http *h, struct cadet_error *err)
 	if (!h->opts.token_file)
 		return 0;
 	_cleanup_free_ char *text = NULL;
-	if (read_file_string(h->opts.token_file, 4096, &text, err) != 0)
+	if (read_file_string(h->opts.token_file, 4096, &text, err) < 0)
 		return cadet_error_prefix(err, "--token-file");
 	char *start = text;
 	while (*start == ' ' || *start == '\t' || *start == '\n' || *start == '\r')
@@ -364,7 +377,7 @@ static int start_debug_listener(struct event_base *base, struct agent_http *h, s
 	const struct agent_http_options *o = &h->opts;
 	char host[256];
 	uint16_t port;
-	if (listen_address_parse(o->debug_listen, host, sizeof(host), &port, err) != 0)
+	if (listen_address_parse(o->debug_listen, host, sizeof(host), &port, err) < 0)
 		return cadet_error_prefix(err, "--debug-listen");
 	if (!listen_host_is_loopback(host)) {
 		if (!o->debug_listen_any)
@@ -403,7 +416,7 @@ static int start_tls_listener(struct event_base *base, struct agent_http *h, str
 	};
 	h->tls.owner = h;
 	h->tls.authenticate = o->client_ca_file || o->token_file;
-	if (https_server_new(base, &cfg, handle, &h->tls, &h->tls.server, err) != 0)
+	if (https_server_new(base, &cfg, handle, &h->tls, &h->tls.server, err) < 0)
 		return cadet_error_prefix(err, "--listen");
 	if (https_server_self_signed(h->tls.server))
 		log_info("HTTPS on %s with a self-signed certificate made at start (no --tls-cert-file)",
@@ -428,8 +441,8 @@ int agent_http_start(struct event_base *base, const struct agent_http_options *o
 		free(h);
 		return cadet_error_set(err, EINVAL, "both --listen and --debug-listen are off: nothing would serve");
 	}
-	if (load_token(h, err) != 0 || (want_tls && start_tls_listener(base, h, err) != 0) ||
-	    (want_debug && start_debug_listener(base, h, err) != 0)) {
+	if (load_token(h, err) < 0 || (want_tls && start_tls_listener(base, h, err) < 0) ||
+	    (want_debug && start_debug_listener(base, h, err) < 0)) {
 		agent_http_free(h);
 		return -1;
 	}
@@ -439,9 +452,9 @@ int agent_http_start(struct event_base *base, const struct agent_http_options *o
 
 int agent_http_reload(struct agent_http *h, struct cadet_error *err)
 {
-	if (load_token(h, err) != 0)
+	if (load_token(h, err) < 0)
 		return -1;
-	if (h->tls.server && https_server_reload(h->tls.server, err) != 0)
+	if (h->tls.server && https_server_reload(h->tls.server, err) < 0)
 		return cadet_error_prefix(err, "reloading the TLS certificate");
 	return 0;
 }

@@ -14,24 +14,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/cgroup-parse.h"
 #include "common/cleanup.h"
 
 /* Enough for the header and a few hundred interfaces. */
 #define NET_DEV_MAX_BYTES 65536
 
-static int parse_u64(const char **p, uint64_t *out)
+/* The next blank-separated decimal field at *p, strictly (overflow checked). */
+static int next_u64(const char **p, uint64_t *out)
 {
 	const char *s = *p;
 	while (*s == ' ' || *s == '\t')
 		s++;
-	if (*s < '0' || *s > '9')
+	const char *end = s;
+	while (*end >= '0' && *end <= '9')
+		end++;
+	if (parse_u64(s, end, out) < 0 || (*end && *end != ' ' && *end != '\t' && *end != '\n'))
 		return -1;
-	errno = 0;
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno == ERANGE)
-		return -1;
-	*out = v;
 	*p = end;
 	return 0;
 }
@@ -60,7 +59,7 @@ int pod_network_parse(const char *text, const char *source, struct pod_network *
 		uint64_t v[16];
 		const char *p = colon + 1;
 		for (int i = 0; i < 16; i++) {
-			if (parse_u64(&p, &v[i]) < 0)
+			if (next_u64(&p, &v[i]) < 0)
 				return cadet_error_set(err, EPROTO, "%s: line %d: field %d is not a number", source,
 						       line_no, i + 1);
 		}

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/push-client.h"
@@ -112,13 +113,34 @@ static void *stream_thread(void *arg)
 	return NULL;
 }
 
+/* A stream whose thread never started: released on an early return. */
+static void stream_discardp(struct push_stream **sp)
+{
+	struct push_stream *s = *sp;
+	if (!s)
+		return;
+	push_client_free(s->client);
+	free(s->label);
+	free(s);
+}
+
+static void pthread_mutex_destroyp(pthread_mutex_t **m)
+{
+	if (*m)
+		pthread_mutex_destroy(*m);
+}
+
+static void pthread_cond_destroyp(pthread_cond_t **c)
+{
+	if (*c)
+		pthread_cond_destroy(*c);
+}
+
 int push_stream_start(const struct push_stream_options *opts, struct push_stream **out, struct cadet_error *err)
 {
-	struct push_stream *s = calloc(1, sizeof(*s));
-	if (!s || !(s->label = strdup(opts->label))) {
-		free(s);
+	_cleanup_(stream_discardp) struct push_stream *s = calloc(1, sizeof(*s));
+	if (!s || !(s->label = strdup(opts->label)))
 		return cadet_error_set(err, ENOMEM, "push stream");
-	}
 	s->period_ns = opts->period_ns;
 	s->on_failure = opts->on_failure;
 	s->arg = opts->arg;
@@ -131,24 +153,21 @@ int push_stream_start(const struct push_stream_options *opts, struct push_stream
 		.tls_server_name = opts->tls_server_name,
 		.wait_for_ready = true, /* see push-client.c, stream_open() */
 	};
-	if (push_client_new(&cfg, &s->client, err) < 0) {
-		free(s->label);
-		free(s);
+	if (push_client_new(&cfg, &s->client, err) < 0)
 		return -1;
-	}
 	pthread_mutex_init(&s->lock, NULL);
+	_cleanup_(pthread_mutex_destroyp) pthread_mutex_t *lock = &s->lock;
 	/* monotonic: a wall-clock step must not stretch or cut the waits */
-	int r = -cond_init_monotonic(&s->wake);
-	if (r == 0 && (r = pthread_create(&s->thread, NULL, stream_thread, s)) != 0)
-		pthread_cond_destroy(&s->wake);
-	if (r != 0) {
-		push_client_free(s->client);
-		pthread_mutex_destroy(&s->lock);
-		free(s->label);
-		free(s);
+	int r = cond_init_monotonic(&s->wake);
+	if (r < 0)
+		return cadet_error_set(err, -r, "push stream condition variable");
+	_cleanup_(pthread_cond_destroyp) pthread_cond_t *wake = &s->wake;
+	r = pthread_create(&s->thread, NULL, stream_thread, s);
+	if (r != 0)
 		return cadet_error_set(err, r, "starting the push thread");
-	}
-	*out = s;
+	TAKE_PTR(lock);
+	TAKE_PTR(wake);
+	*out = TAKE_PTR(s);
 	return 0;
 }
 

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "agent/cgroup-parse.h"
+
 #define DNS_SCHEME "dns:///"
 
 void push_target_clear(struct push_target *t)
@@ -69,9 +71,8 @@ int push_target_parse(const char *target, struct push_target *out, struct cadet_
 		host_len = (size_t)(colon - s);
 		port = colon + 1;
 	}
-	char *end = NULL;
-	long port_num = strtol(port, &end, 10);
-	if (host_len == 0 || !*port || *end || port_num <= 0 || port_num > 65535)
+	uint64_t port_num;
+	if (host_len == 0 || parse_u64(port, port + strlen(port), &port_num) < 0 || port_num == 0 || port_num > 65535)
 		return cadet_error_set(err, EINVAL, "%s: expected host:port with a port from 1 to 65535", target);
 	out->host = strndup(host, host_len);
 	out->port = strdup(port);

@@ -26,6 +26,7 @@
 
 #include <grpc/grpc.h>
 
+#include "common/cleanup.h"
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/push-client.h"
@@ -127,12 +128,10 @@ static void apply(struct agent_push *p, char **addrs, size_t n)
 		push_addrs_free(addrs, n);
 		return;
 	}
-	struct push_stream **streams = calloc(n ? n : 1, sizeof(*streams));
-	bool *kept = calloc(p->n ? p->n : 1, sizeof(*kept));
+	_cleanup_free_ struct push_stream **streams = calloc(n ? n : 1, sizeof(*streams));
+	_cleanup_free_ bool *kept = calloc(p->n ? p->n : 1, sizeof(*kept));
 	if (!streams || !kept) {
 		log_error("aggregator %s: out of memory for the new addresses", p->opts.target);
-		free(streams);
-		free(kept);
 		push_addrs_free(addrs, n);
 		return;
 	}
@@ -160,7 +159,7 @@ static void apply(struct agent_push *p, char **addrs, size_t n)
 			seed(p, streams[i]);
 	}
 	p->addrs = addrs;
-	p->streams = streams;
+	p->streams = TAKE_PTR(streams);
 	p->n = n;
 	pthread_mutex_unlock(&p->lock);
 
@@ -172,7 +171,6 @@ static void apply(struct agent_push *p, char **addrs, size_t n)
 			push_stream_free(old_streams[j]);
 	push_addrs_free(old_addrs, old_n);
 	free(old_streams);
-	free(kept);
 }
 
 static void *resolver_thread(void *arg)
@@ -213,18 +211,49 @@ static void *resolver_thread(void *arg)
 	return NULL;
 }
 
+/* Scope guards for agent_push_start: each undoes one step of the start
+ * unless the step's pointer was taken (TAKE_PTR) once all went well. */
+static void push_target_clearp(struct push_target **t)
+{
+	if (*t)
+		push_target_clear(*t);
+}
+
+static void grpc_shutdownp(int *inited)
+{
+	if (*inited)
+		grpc_shutdown();
+}
+
+static void pthread_mutex_destroyp(pthread_mutex_t **m)
+{
+	if (*m)
+		pthread_mutex_destroy(*m);
+}
+
+static void pthread_cond_destroyp(pthread_cond_t **c)
+{
+	if (*c)
+		pthread_cond_destroy(*c);
+}
+
+static void push_client_freep(struct push_client **c)
+{
+	push_client_free(*c);
+}
+
 int agent_push_start(const struct agent_push_options *opts, struct agent_push **out, struct cadet_error *err)
 {
-	struct agent_push *p = calloc(1, sizeof(*p));
+	_cleanup_free_ struct agent_push *p = calloc(1, sizeof(*p));
 	if (!p)
 		return cadet_error_set(err, ENOMEM, "push");
 	p->opts = *opts;
 	p->period_ns = opts->period_ns ? opts->period_ns : 15 * NSEC_PER_SEC;
-	if (push_target_parse(opts->target, &p->target, err) < 0) {
-		free(p);
+	if (push_target_parse(opts->target, &p->target, err) < 0)
 		return cadet_error_prefix(err, "--aggregator");
-	}
+	_cleanup_(push_target_clearp) struct push_target *target = &p->target;
 	grpc_init();
+	_cleanup_(grpc_shutdownp) int grpc_inited = 1;
 	/* Streams start later, on the resolver thread: check the TLS files now,
 	 * so a wrong path stops the agent at start as it always did. */
 	struct push_client_config cfg = {
@@ -233,28 +262,24 @@ int agent_push_start(const struct agent_push_options *opts, struct agent_push **
 		.cert_file = opts->cert_file,
 		.key_file = opts->key_file,
 	};
-	struct push_client *probe = NULL;
-	if (push_client_new(&cfg, &probe, err) < 0) {
-		cadet_error_prefix(err, "--aggregator %s", opts->target);
-		grpc_shutdown();
-		push_target_clear(&p->target);
-		free(p);
-		return -1;
-	}
-	push_client_free(probe);
+	_cleanup_(push_client_freep) struct push_client *probe = NULL;
+	if (push_client_new(&cfg, &probe, err) < 0)
+		return cadet_error_prefix(err, "--aggregator %s", opts->target);
 	pthread_mutex_init(&p->lock, NULL);
+	_cleanup_(pthread_mutex_destroyp) pthread_mutex_t *lock = &p->lock;
 	/* monotonic: a wall-clock step must not stretch or cut the waits */
-	int r = -cond_init_monotonic(&p->wake);
-	if (r == 0 && (r = pthread_create(&p->thread, NULL, resolver_thread, p)) != 0)
-		pthread_cond_destroy(&p->wake);
-	if (r != 0) {
-		grpc_shutdown();
-		pthread_mutex_destroy(&p->lock);
-		push_target_clear(&p->target);
-		free(p);
+	int r = cond_init_monotonic(&p->wake);
+	if (r < 0)
+		return cadet_error_set(err, -r, "push resolver condition variable");
+	_cleanup_(pthread_cond_destroyp) pthread_cond_t *wake = &p->wake;
+	r = pthread_create(&p->thread, NULL, resolver_thread, p);
+	if (r != 0)
 		return cadet_error_set(err, r, "starting the push resolver thread");
-	}
-	*out = p;
+	TAKE_PTR(target);
+	grpc_inited = 0; /* agent_push_stop shuts it down */
+	TAKE_PTR(lock);
+	TAKE_PTR(wake);
+	*out = TAKE_PTR(p);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include "agent/prom-format.h"
 #include "agent/views.h"
+#include "common/duration.h"
 
 static void append_float(struct strbuf *sb, double v)
 {
@@ -22,7 +23,7 @@ static void append_sample_end(struct strbuf *sb, double v, uint64_t realtime_ns)
 	strbuf_puts(sb, " ");
 	append_float(sb, v);
 	if (realtime_ns)
-		strbuf_printf(sb, " %" PRIu64 "\n", (uint64_t)(realtime_ns / 1000000ULL));
+		strbuf_printf(sb, " %" PRIu64 "\n", (uint64_t)(realtime_ns / NSEC_PER_MSEC));
 	else
 		strbuf_puts(sb, "\n");
 }
@@ -80,13 +81,13 @@ static void append_containers(struct strbuf *sb, const struct store *s, enum con
 			append_labels(sb, names[m], p, c);
 			switch (m) {
 			case C_CPU:
-				append_sample_end(sb, (double)se->latest.cpu_usage_ns / 1e9, se->at.realtime_ns);
+				append_sample_end(sb, (double)se->latest.cpu_usage_ns / (double)NSEC_PER_SEC, se->at.realtime_ns);
 				break;
 			case C_MEMORY:
 				append_sample_end(sb, (double)se->latest.memory_working_set_bytes, se->at.realtime_ns);
 				break;
 			case C_START:
-				append_sample_end(sb, (double)view_container_start_ns(c) / 1e9, 0);
+				append_sample_end(sb, (double)view_container_start_ns(c) / (double)NSEC_PER_SEC, 0);
 				break;
 			case C_SWAP:
 				append_sample_end(sb, (double)se->latest.swap_usage_bytes, se->at.realtime_ns);
@@ -109,7 +110,7 @@ static void append_pods(struct strbuf *sb, const struct store *s, bool cpu)
 		append_labels(sb, name, p, NULL);
 		const struct series *se = &p->series;
 		if (cpu)
-			append_sample_end(sb, (double)se->latest.cpu_usage_ns / 1e9, se->at.realtime_ns);
+			append_sample_end(sb, (double)se->latest.cpu_usage_ns / (double)NSEC_PER_SEC, se->at.realtime_ns);
 		else
 			append_sample_end(sb, (double)se->latest.memory_working_set_bytes, se->at.realtime_ns);
 	}
@@ -150,7 +151,7 @@ int view_resource_metrics_render(const struct store *s, bool scrape_error, struc
 		prom_append_header(out, "node_cpu_usage_seconds_total", "counter",
 				   "[STABLE] Cumulative cpu time consumed by the node in core-seconds");
 		strbuf_puts(out, "node_cpu_usage_seconds_total");
-		append_sample_end(out, (double)node->latest.cpu_usage_ns / 1e9, node->at.realtime_ns);
+		append_sample_end(out, (double)node->latest.cpu_usage_ns / (double)NSEC_PER_SEC, node->at.realtime_ns);
 		prom_append_header(out, "node_memory_working_set_bytes", "gauge",
 				   "[STABLE] Current working set of the node in bytes");
 		strbuf_puts(out, "node_memory_working_set_bytes");

@@ -10,7 +10,7 @@
 static void format_cpu(const struct series *se, char *out, size_t size)
 {
 	if (se->has_rate)
-		snprintf(out, size, "%" PRIu64 "m", (uint64_t)(se->usage_nano_cores / 1000000ULL));
+		snprintf(out, size, "%" PRIu64 "m", (uint64_t)(se->usage_nano_cores / 1000000ULL) /* nanocores per millicore */);
 	else
 		snprintf(out, size, "-");
 }
