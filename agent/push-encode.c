@@ -125,6 +125,11 @@ int push_encode_report(const struct store *s, const char *node_name, const char 
 			cr->cpu_usage_nanocores = c->series.usage_nano_cores;
 			cr->memory_working_set_bytes = c->series.latest.memory_working_set_bytes;
 			cr->oom_events = c->oom_events;
+			if (c->series.latest.have & SAMPLE_HAVE_THROTTLE) {
+				cr->cpu_periods = c->series.latest.cpu_periods;
+				cr->cpu_throttled_periods = c->series.latest.cpu_throttled_periods;
+				cr->cpu_throttled_ns = c->series.latest.cpu_throttled_ns;
+			}
 			a.container_ptrs[ci++] = cr;
 			pod->n_containers++;
 		}

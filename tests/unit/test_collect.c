@@ -6,7 +6,8 @@
  * about 80 KiB) is read whole and its aggregate cpu line parsed; a node
  * file that does not parse costs the node sample of that cycle only: every
  * pod and container of the tree is still recorded, the failure is counted,
- * and the node comes back at the next cycle once the file is whole again. */
+ * and the node comes back at the next cycle once the file is whole again;
+ * a container's CPU throttling reaches the store as cpu.stat has it. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -131,6 +132,15 @@ static void test_bad_node_file_keeps_pods(void **state)
 	assert_int_equal(collection_run_cycle(c, &s, &err), 0);
 	assert_true(s.node.latest.have & SAMPLE_HAVE_CPU);
 	assert_int_equal(s.n_pods, 3);
+	/* throttling travels from cpu.stat into the store untouched */
+	const struct store_container *ctr = store_find_container(
+		store_find_pod(&s, "5f1c3b2a-8d4e-4f6a-9b7c-2e1d0a9f8b7c"),
+		"13e194b2c9b1b8c9098cc4f89e839f7cc470e55ede7f7c1fde2a00321f8baa89");
+	assert_non_null(ctr);
+	assert_true(ctr->series.latest.have & SAMPLE_HAVE_THROTTLE);
+	assert_int_equal(ctr->series.latest.cpu_periods, 4821);
+	assert_int_equal(ctr->series.latest.cpu_throttled_periods, 37);
+	assert_int_equal(ctr->series.latest.cpu_throttled_ns, 1843210 * NSEC_PER_USEC);
 	collection_free(c);
 	store_free(&s);
 }

@@ -4,7 +4,9 @@
  * the NodeReport: node totals and rate, the named pod with its labels and
  * its containers' rates, the pause (sandbox) container left out, a pod the
  * runtime has not named yet left out, and a pod left out while one of its
- * containers has no rate yet (metrics-server would not serve it either). */
+ * containers has no rate yet (metrics-server would not serve it either);
+ * CPU throttling (periods, throttled periods and time) travels per
+ * container, as zeros where it was not read. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -72,6 +74,12 @@ static void cycle(struct store *s, int n, bool with_late)
 			continue;
 		struct store_container *c = NULL;
 		struct sample cst = stats(step * ctrs[i].cpu_per_step, 1 << 20);
+		if (i == 0) { /* the app runs under a CPU limit */
+			cst.have |= SAMPLE_HAVE_THROTTLE;
+			cst.cpu_periods = step * 100;
+			cst.cpu_throttled_periods = step * 7;
+			cst.cpu_throttled_ns = step * 35 * NSEC_PER_MSEC;
+		}
 		must(sb_record_container(s, pod, ctrs[i].id, T0_REAL, &cst, &c, &err), &err);
 		if (!c->meta.name) {
 			struct container_metadata cm = { .name = (char *)ctrs[i].name, .is_sandbox = ctrs[i].sandbox };
@@ -131,6 +139,9 @@ static void test_encode(void **state)
 	assert_int_equal(p->containers[0]->cpu_usage_nanocores, 250000000ULL);
 	assert_int_equal(p->containers[0]->memory_working_set_bytes, 1 << 20);
 	assert_int_equal(p->containers[0]->oom_events, 1);
+	assert_int_equal(p->containers[0]->cpu_periods, 200);
+	assert_int_equal(p->containers[0]->cpu_throttled_periods, 14);
+	assert_int_equal(p->containers[0]->cpu_throttled_ns, 70 * NSEC_PER_MSEC);
 	cadet__v1__node_report__free_unpacked(r, NULL);
 
 	/* a container with a single sample holds the whole pod back */
@@ -142,6 +153,10 @@ static void test_encode(void **state)
 	r = encode(&s);
 	assert_int_equal(r->n_pods, 1);
 	assert_int_equal(r->pods[0]->n_containers, 2);
+	/* a container without throttling read reports none */
+	assert_string_equal(r->pods[0]->containers[1]->name, "late");
+	assert_int_equal(r->pods[0]->containers[1]->cpu_periods, 0);
+	assert_int_equal(r->pods[0]->containers[1]->cpu_throttled_ns, 0);
 	cadet__v1__node_report__free_unpacked(r, NULL);
 	store_free(&s);
 }
