@@ -182,9 +182,9 @@ void cgroup_path_classify(const char *relpath, struct cgroup_identity *out)
 	size_t n = split(relpath ? relpath : "", c, MAX_COMPONENTS);
 	if (n == 0 || n > MAX_COMPONENTS)
 		return;
-	if (eq(c[0], "kubepods"))
+	if (eq(c[0], CGROUP_KUBEPODS_ROOT_CGROUPFS))
 		classify_cgroupfs(c, n, out);
-	else if (eq(c[0], "kubepods.slice"))
+	else if (eq(c[0], CGROUP_KUBEPODS_ROOT_SYSTEMD))
 		classify_systemd(c, n, out);
 }
 

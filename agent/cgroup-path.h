@@ -21,6 +21,14 @@ enum cgroup_kind {
 	CGROUP_KIND_CONTAINER,
 };
 
+/* The roots of the kubepods tree under a hierarchy root, one per kubelet
+ * cgroup driver (cgroupfs, systemd); the classifier, discovery and the BPF
+ * walks all start from these. */
+#define CGROUP_KUBEPODS_ROOT_CGROUPFS "kubepods"
+#define CGROUP_KUBEPODS_ROOT_SYSTEMD "kubepods.slice"
+#define CGROUP_KUBEPODS_ROOTS { CGROUP_KUBEPODS_ROOT_CGROUPFS, CGROUP_KUBEPODS_ROOT_SYSTEMD }
+#define CGROUP_KUBEPODS_N_ROOTS 2
+
 #define POD_UID_MAX 64
 #define CONTAINER_ID_MAX 128
 

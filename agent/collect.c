@@ -105,6 +105,11 @@ const char *collection_layout_name(const struct collection *c)
 	return cgroup_layout_name(cgroup_collector_layout(c->cgroups));
 }
 
+bool collection_cpu_from_cgroup2(const struct collection *c)
+{
+	return cgroup_collector_layout(c->cgroups) == CGROUP_LAYOUT_V2;
+}
+
 void collection_request_scan(struct collection *c)
 {
 	discovery_request_scan(c->discovery);
@@ -303,9 +308,9 @@ static void refresh_bpf_usage(struct collection *c)
 	if (!c->want_bpf_usage)
 		return;
 	if (!c->bpf_usage) {
-		static const char *const subtrees[] = { "kubepods", "kubepods.slice" };
+		static const char *const subtrees[] = CGROUP_KUBEPODS_ROOTS;
 		bool v2 = cgroup_collector_layout(c->cgroups) == CGROUP_LAYOUT_V2;
-		for (size_t i = 0; i < 2 && !c->bpf_usage; i++) {
+		for (size_t i = 0; i < CGROUP_KUBEPODS_N_ROOTS && !c->bpf_usage; i++) {
 			_cleanup_free_ char *dir = NULL;
 			if (asprintf(&dir, "%s/%s", cgroup_collector_tree(c->cgroups), subtrees[i]) < 0)
 				return;

@@ -12,6 +12,7 @@
 #ifndef CADET_COLLECT_H
 #define CADET_COLLECT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "agent/store.h"
@@ -44,6 +45,9 @@ struct collect_options {
 int collection_open(const struct collect_options *opts, struct collection **out, struct cadet_error *err);
 void collection_free(struct collection *c);
 const char *collection_layout_name(const struct collection *c);
+/* Whether CPU is read from cgroup2 (the v2 layout) rather than from the v1
+ * cpuacct hierarchy (v1 and hybrid): the hierarchy BPF events must watch. */
+bool collection_cpu_from_cgroup2(const struct collection *c);
 
 /* Runs one cycle: one walk of the store (store_begin_sweep/end_sweep) that
  * records every cgroup it reads, each with one store_record() call; the

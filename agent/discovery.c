@@ -157,8 +157,8 @@ int discovery_scan(struct discovery *d, uint64_t monotonic_ns, discovery_visit_f
 	d->last_scan_ns = monotonic_ns;
 	/* the root watch tells when kubepods itself appears */
 	watch(d, d->tree);
-	static const char *const roots[] = { "kubepods", "kubepods.slice" };
-	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+	static const char *const roots[] = CGROUP_KUBEPODS_ROOTS;
+	for (size_t i = 0; i < CGROUP_KUBEPODS_N_ROOTS; i++) {
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", d->tree, roots[i]);
 		struct stat st;

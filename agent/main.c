@@ -143,7 +143,7 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 		return -1;
 	if (a->cfg.bpf) {
 		struct agent_bpf_options bopts = {
-			.cpu_from_cgroup2 = strcmp(collection_layout_name(a->collection), "v2") == 0,
+			.cpu_from_cgroup2 = collection_cpu_from_cgroup2(a->collection),
 		};
 		struct cadet_error bpf_err;
 		if (agent_bpf_start(a->base, a->collection, &a->store, &bopts, &a->bpf, &bpf_err) < 0)
