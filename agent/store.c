@@ -92,8 +92,13 @@ static void series_mark_seen(struct store *st, struct series *s, enum sample_sou
 {
 	s->sweep = sweep_of(source);
 	s->seen_round = st->round[s->sweep];
-	if (at->monotonic_ns > s->seen_monotonic_ns)
-		s->seen_monotonic_ns = at->monotonic_ns;
+	/* seen when its sweep saw it, even if the source's sample is older
+	 * (a runtime that caches its stats between our snapshots) */
+	uint64_t seen = at->monotonic_ns;
+	if (st->sweep_at[s->sweep].monotonic_ns > seen)
+		seen = st->sweep_at[s->sweep].monotonic_ns;
+	if (seen > s->seen_monotonic_ns)
+		s->seen_monotonic_ns = seen;
 	s->vanished = false;
 }
 

@@ -558,6 +558,41 @@ static void test_runtime_only_pod_in_every_report(void **state)
 	store_free(&s);
 }
 
+/* A runtime that caches its stats gives the same sample in every snapshot:
+ * the pod stays current as long as the snapshots list it, however old the
+ * sample, and vanishes with the first snapshot without it. */
+static void test_runtime_only_pod_with_cached_stats(void **state)
+{
+	(void)state;
+	struct store s;
+	struct cadet_error err;
+	assert_int_equal(store_init(&s, 15 * SEC, SEC, &err), 0);
+	struct cri_snapshot *snap = vm_snapshot(REAL0, SEC, REAL0 + SEC);
+	for (uint64_t t = 1; t <= 40; t++) {
+		walk_cycle(&s, t * SEC);
+		join_at(snap, &s, t % 5 == 1, t * SEC);
+		struct store_pod *p = store_find_pod(&s, U2);
+		assert_non_null(p);
+		assert_false(p->series.vanished);
+		struct store_container *c = store_find_container(p, C2);
+		assert_non_null(c);
+		assert_false(c->series.vanished);
+	}
+	cri_snapshot_free(snap);
+	/* the next snapshot runs no pod */
+	struct cri_replies none = { 0 };
+	assert_int_equal(cri_snapshot_build(&none, REAL0 + 41 * SEC, &snap, &err), 0);
+	walk_cycle(&s, 41 * SEC);
+	join_at(snap, &s, true, 41 * SEC);
+	struct store_pod *p = store_find_pod(&s, U2);
+	assert_non_null(p);
+	struct store_container *c = store_find_container(p, C2);
+	assert_non_null(c);
+	assert_true(c->series.vanished);
+	cri_snapshot_free(snap);
+	store_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -569,6 +604,7 @@ int main(void)
 		cmocka_unit_test(test_net_dev_malformed),
 		cmocka_unit_test(test_container_logs_usage),
 		cmocka_unit_test(test_runtime_only_pod_in_every_report),
+		cmocka_unit_test(test_runtime_only_pod_with_cached_stats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
