@@ -54,7 +54,7 @@ include aggregator/aggregator.mk
 include agent/agent.mk
 include tests/tests.mk
 include tests/fuzz/fuzz.mk
-include agent/cri.mk
+include agent/collect-cri.mk
 include bench/bench.mk
 include packaging/packaging.mk
 

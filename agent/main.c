@@ -11,12 +11,12 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include "agent/bpf-agent.h"
-#include "agent/collect.h"
+#include "agent/collect-bpf.h"
+#include "agent/cycle.h"
 #include "agent/config.h"
-#include "agent/cri-metadata.h"
-#include "agent/http-endpoints.h"
-#include "agent/push.h"
+#include "agent/collect-cri.h"
+#include "agent/wire-http.h"
+#include "agent/wire-push.h"
 #include "agent/store.h"
 #include "agent/views.h"
 #include "common/duration.h"

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 
-#include "agent/prom-format.h"
+#include "agent/view-prom-format.h"
 #include "agent/views.h"
 #include "common/duration.h"
 

@@ -6,7 +6,7 @@
 #include <json-c/json.h>
 #include <string.h>
 
-#include "agent/prom-format.h"
+#include "agent/view-prom-format.h"
 #include "agent/views.h"
 #include "common/cleanup.h"
 #include "common/timefmt.h"

@@ -34,10 +34,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/bpf-cgroup-events.h"
-#include "agent/bpf-cgroup-iter.h"
-#include "agent/bpf-usage.h"
-#include "agent/cgroup.h"
+#include "agent/collect-bpf-cgroup-events.h"
+#include "agent/collect-bpf-cgroup-iter.h"
+#include "agent/collect-bpf-usage.h"
+#include "agent/collect-cgroup.h"
 #include "common/timefmt.h"
 
 static const char *const hiers[] = { "cpuacct", "cpu", "memory", "pids", "unified" };

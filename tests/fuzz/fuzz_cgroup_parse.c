@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/cgroup-parse.h"
+#include "agent/collect-parse.h"
 
 static const char *const stat_keys[] = {
 	"usage_usec", "user_usec", "system_usec", "nr_periods", "nr_throttled", "throttled_usec",

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/cgroup-path.h"
+#include "agent/collect-cgroup-path.h"
 
 static int only(const char *s, const char *allowed)
 {

@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/cri-client.h"
+#include "agent/collect-cri-client.h"
 #include "common/error.h"
 #include "common/timefmt.h"
 

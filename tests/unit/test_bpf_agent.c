@@ -17,8 +17,8 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 
-#include "agent/bpf-agent.h"
-#include "agent/collect.h"
+#include "agent/collect-bpf.h"
+#include "agent/cycle.h"
 #include "agent/store.h"
 #include "bpf-test-cgroup.h"
 #include "common/timefmt.h"

@@ -16,8 +16,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "agent/bpf-cgroup-iter.h"
-#include "agent/cgroup.h"
+#include "agent/collect-bpf-cgroup-iter.h"
+#include "agent/collect-cgroup.h"
 #include "bpf-test-cgroup.h"
 
 static const char *const tree[] = { "pod-a", "pod-a/c1", "pod-a/c2", "pod-b", "pod-b/c3" };

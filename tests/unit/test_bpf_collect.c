@@ -15,7 +15,7 @@
 
 #include <sys/resource.h>
 
-#include "agent/collect.h"
+#include "agent/cycle.h"
 #include "agent/store.h"
 #include "bpf-test-cgroup.h"
 #include "common/timefmt.h"

@@ -13,8 +13,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "agent/bpf-usage.h"
-#include "agent/cgroup.h"
+#include "agent/collect-bpf-usage.h"
+#include "agent/collect-cgroup.h"
 #include "bpf-test-cgroup.h"
 
 static const char *const hiers[] = { "cpu", "cpuacct", "memory", "pids", "unified" };

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/cgroup-parse.h"
+#include "agent/collect-parse.h"
 
 /* A copy of s without its terminating NUL, in its own heap block, so that
  * ASan catches a parser that reads one byte past the end. */

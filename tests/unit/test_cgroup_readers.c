@@ -32,7 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/cgroup.h"
+#include "agent/collect-cgroup.h"
 
 #define POD "kubepods/burstable/pod1e4a3c52-9f3b-4c6e-8a2d-5b7f0e9d1c2a"
 #define CTR POD "/4f1c5d0b8e2a"

@@ -19,8 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/collect.h"
-#include "agent/node-stats.h"
+#include "agent/cycle.h"
+#include "agent/collect-node.h"
 #include "agent/store.h"
 #include "common/cleanup.h"
 #include "common/duration.h"

@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "agent/config.h"
-#include "agent/http-endpoints.h"
+#include "agent/wire-http.h"
 #include "common/duration.h"
 #include "common/error.h"
 #include "common/timefmt.h"

@@ -23,8 +23,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "agent/cri-client.h"
-#include "agent/cri-metadata.h"
+#include "agent/collect-cri-client.h"
+#include "agent/collect-cri.h"
 #include "agent/store.h"
 #include "tests/unit/store-builder.h"
 #include "common/log.h"

@@ -24,11 +24,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/container-logs.h"
-#include "agent/cri-join.h"
-#include "agent/cri-snapshot.h"
-#include "agent/pod-network.h"
-#include "agent/push-encode.h"
+#include "agent/collect-container-logs.h"
+#include "agent/collect-cri-join.h"
+#include "agent/collect-cri-snapshot.h"
+#include "agent/collect-pod-network.h"
+#include "agent/view-push.h"
 #include "agent/store.h"
 #include "tests/unit/store-builder.h"
 #include "proto/cadet-push.pb-c.h"

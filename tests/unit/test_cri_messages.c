@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#include "agent/cri-snapshot.h"
+#include "agent/collect-cri-snapshot.h"
 #include "proto/cri-api.pb-c.h"
 
 /* PodSandboxMetadata{name=1:"web", uid=2:"u1", namespace=3:"ns", attempt=4:2} */

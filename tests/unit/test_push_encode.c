@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/push-encode.h"
+#include "agent/view-push.h"
 #include "agent/store.h"
 #include "tests/unit/store-builder.h"
 #include "common/duration.h"

@@ -14,7 +14,7 @@
 
 #include <string.h>
 
-#include "agent/push-targets.h"
+#include "agent/wire-push-targets.h"
 
 static void expect_parse(const char *target, const char *host, const char *port, bool is_ip)
 {

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/prom-format.h"
+#include "agent/view-prom-format.h"
 #include "agent/store.h"
 #include "tests/unit/store-builder.h"
 #include "agent/views.h"

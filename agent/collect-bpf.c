@@ -7,14 +7,14 @@
  * polled gets CPU alone; one the walk read after the event keeps that read.
  * The next walk does not see it, so it vanishes then and expires a window
  * after the event. */
-#include "agent/bpf-agent.h"
+#include "agent/collect-bpf.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/bpf-cgroup-events.h"
-#include "agent/cgroup-path.h"
+#include "agent/collect-bpf-cgroup-events.h"
+#include "agent/collect-cgroup-path.h"
 #include "common/duration.h"
 #include "common/timefmt.h"
 

@@ -9,11 +9,11 @@
  * a stream reports a failed send. When resolution fails the set is kept as
  * it is. Lock order: the set's lock, then a stream's; streams call
  * on_stream_failure without theirs held. */
-#include "agent/push.h"
+#include "agent/wire-push.h"
 
-#include "agent/push-encode.h"
-#include "agent/push-stream.h"
-#include "agent/push-targets.h"
+#include "agent/view-push.h"
+#include "agent/wire-push-stream.h"
+#include "agent/wire-push-targets.h"
 #include "agent/store.h"
 
 #include <errno.h>

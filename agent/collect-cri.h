@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent/cri-snapshot.h"
+#include "agent/collect-cri-snapshot.h"
 #include "agent/store.h"
 #include "common/duration.h"
 #include "common/error.h"

@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent/collect.h"
+#include "agent/cycle.h"
 #include "agent/views.h"
 #include "common/error.h"
 #include "common/listen-address.h"

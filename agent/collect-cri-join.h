@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/cri-snapshot.h"
+#include "agent/collect-cri-snapshot.h"
 #include "agent/store.h"
 #include "common/error.h"
 

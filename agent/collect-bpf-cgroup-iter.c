@@ -3,7 +3,7 @@
  * entries with paths (see bpf-cgroup-iter.h). Paths are rebuilt from each
  * record's name and level: in pre-order a cgroup's parent is the last
  * record one level up. */
-#include "agent/bpf-cgroup-iter.h"
+#include "agent/collect-bpf-cgroup-iter.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "agent/bpf-support.h"
+#include "agent/collect-bpf-support.h"
 #include "bpf/cgroup-iter.h"
 #include "cgroup-iter.skel.h"
 

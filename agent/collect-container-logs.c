@@ -1,7 +1,7 @@
 /* container-logs.c: disk usage of a container's log directory (see
  * container-logs.h). One readdir and one fstatat per entry: log
  * directories hold a handful of files. */
-#include "agent/container-logs.h"
+#include "agent/collect-container-logs.h"
 
 #include <dirent.h>
 #include <errno.h>

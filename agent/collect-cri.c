@@ -12,7 +12,7 @@
  * under the lock. Being the only writer, the thread reads the current
  * snapshot without the lock. This thread logs, as the top level of its
  * own loop: the runtime's version, an outage once, and the recovery. */
-#include "agent/cri-metadata.h"
+#include "agent/collect-cri.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -22,10 +22,10 @@
 
 #include <json-c/json.h>
 
-#include "agent/container-logs.h"
-#include "agent/cri-client.h"
-#include "agent/cri-join.h"
-#include "agent/pod-network.h"
+#include "agent/collect-container-logs.h"
+#include "agent/collect-cri-client.h"
+#include "agent/collect-cri-join.h"
+#include "agent/collect-pod-network.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/timefmt.h"

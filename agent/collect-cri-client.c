@@ -5,7 +5,7 @@
  * and the status. The call carries the deadline; the queue is plucked a
  * little past it so a call never blocks longer than the deadline allows.
  * Messages are packed and unpacked by protobuf-c. */
-#include "agent/cri-client.h"
+#include "agent/collect-cri-client.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * Building copies what the agent needs out of the protobuf-c messages,
  * sorts, and then attaches the optional stats to their pods and containers
  * by id. Any allocation failure frees the half-built snapshot. */
-#include "agent/cri-snapshot.h"
+#include "agent/collect-cri-snapshot.h"
 
 #include <errno.h>
 #include <stdio.h>

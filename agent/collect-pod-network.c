@@ -4,7 +4,7 @@
  * "name: rx_bytes rx_packets rx_errs rx_drop rx_fifo rx_frame rx_compressed
  * rx_multicast tx_bytes tx_packets tx_errs ...". Only bytes and errors are
  * kept, as kubelet's NetworkStats has no more. */
-#include "agent/pod-network.h"
+#include "agent/collect-pod-network.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/cgroup-parse.h"
+#include "agent/collect-parse.h"
 #include "common/cleanup.h"
 
 /* Enough for the header and a few hundred interfaces. */

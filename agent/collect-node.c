@@ -2,7 +2,7 @@
  * node-stats.h). /proc/stat grows with the CPU count (one line per CPU,
  * about 80 KiB on a 900-CPU node), so procfs files are read into a buffer
  * that doubles until a whole file fits and is kept for the next read. */
-#include "agent/node-stats.h"
+#include "agent/collect-node.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "agent/cgroup-parse.h"
+#include "agent/collect-parse.h"
 #include "common/cleanup.h"
 #include "common/duration.h"
 

@@ -19,7 +19,7 @@
 
 #include <event2/event.h>
 
-#include "agent/collect.h"
+#include "agent/cycle.h"
 #include "agent/store.h"
 #include "common/error.h"
 

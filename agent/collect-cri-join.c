@@ -6,7 +6,7 @@
  * records them from CRI stats at the runtime's sample times, as one
  * runtime sweep of the store: such pods stay current until a snapshot
  * without them ends its sweep, whatever the walks in between see. */
-#include "agent/cri-join.h"
+#include "agent/collect-cri-join.h"
 
 #include <string.h>
 #include <sys/statvfs.h>

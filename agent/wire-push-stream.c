@@ -8,7 +8,7 @@
  * half so a fleet of agents does not reconnect in step after an aggregator
  * restart. The cap is the push period (at most 30 s): once the aggregator is
  * back, data flows again within about one period. */
-#include "agent/push-stream.h"
+#include "agent/wire-push-stream.h"
 
 #include <errno.h>
 #include <pthread.h>

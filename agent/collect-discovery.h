@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent/cgroup-path.h"
+#include "agent/collect-cgroup-path.h"
 #include "common/error.h"
 
 struct discovery;

@@ -2,7 +2,7 @@
  * an array sorted by path; a discovery scan builds the new set, keeping the
  * open handles (and last full read) of cgroups that are still there,
  * opening new ones and closing the rest. */
-#include "agent/collect.h"
+#include "agent/cycle.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -10,11 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/bpf-usage.h"
-#include "agent/cgroup-path.h"
-#include "agent/cgroup.h"
-#include "agent/discovery.h"
-#include "agent/node-stats.h"
+#include "agent/collect-bpf-usage.h"
+#include "agent/collect-cgroup-path.h"
+#include "agent/collect-cgroup.h"
+#include "agent/collect-discovery.h"
+#include "agent/collect-node.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/timefmt.h"

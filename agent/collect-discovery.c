@@ -2,7 +2,7 @@
  * discovery.h). The walk descends at most four levels below the hierarchy
  * root (kubepods, QoS class, pod, container) and only into directories the
  * classifier recognises, so unrelated cgroups cost nothing. */
-#include "agent/discovery.h"
+#include "agent/collect-discovery.h"
 
 #include <dirent.h>
 #include <errno.h>

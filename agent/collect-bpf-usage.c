@@ -2,13 +2,13 @@
  * walks (see bpf-usage.h). Entries live in one array sorted by path, their
  * paths in one arena; both are reused from cycle to cycle, so a steady
  * cycle allocates nothing. */
-#include "agent/bpf-usage.h"
+#include "agent/collect-bpf-usage.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/bpf-cgroup-iter.h"
+#include "agent/collect-bpf-cgroup-iter.h"
 #include "common/cleanup.h"
 
 struct usage_entry {

@@ -5,8 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "agent/cgroup-internal.h"
-#include "agent/cgroup-parse.h"
+#include "agent/collect-cgroup-internal.h"
+#include "agent/collect-parse.h"
 
 enum {
 	F_CPUACCT_USAGE,

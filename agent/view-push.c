@@ -1,7 +1,7 @@
 /* push-encode.c: store -> packed NodeReport (see push-encode.h). The
  * protobuf-c structs point into the store's own strings; only the pointer
  * arrays are allocated, and everything is released right after packing. */
-#include "agent/push-encode.h"
+#include "agent/view-push.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -3,7 +3,7 @@
  * holds: a cgroup.controllers file means unified v2; a cpuacct controller
  * directory means v1, and v1 plus ROOT/unified/cgroup.controllers means
  * hybrid. Handles open every file the reader lists and keep the fds. */
-#include "agent/cgroup-internal.h"
+#include "agent/collect-cgroup-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/cgroup-parse.h"
+#include "agent/collect-parse.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 

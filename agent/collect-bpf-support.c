@@ -3,7 +3,7 @@
  * first, so a failed load reports why in its struct cadet_error and the
  * agent's top level decides what to log. CADET_LIBBPF_DEBUG=1 in the
  * environment also copies everything libbpf says (verifier logs) to stderr. */
-#include "agent/bpf-support.h"
+#include "agent/collect-bpf-support.h"
 
 #include <errno.h>
 #include <malloc.h>

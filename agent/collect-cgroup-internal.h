@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "agent/cgroup.h"
+#include "agent/collect-cgroup.h"
 
 #define CGROUP_MAX_FILES 12
 /* Largest file we accept; v2 memory.stat is about 1.5 KiB. */

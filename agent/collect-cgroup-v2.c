@@ -7,8 +7,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "agent/cgroup-internal.h"
-#include "agent/cgroup-parse.h"
+#include "agent/collect-cgroup-internal.h"
+#include "agent/collect-parse.h"
 #include "common/duration.h"
 
 enum {

@@ -1,7 +1,7 @@
 /* cgroup-parse.c: strict parsers for cgroup and procfs file text (see
  * cgroup-parse.h). They walk the buffer line by line without copying; a
  * line must end in '\n' except possibly the last. */
-#include "agent/cgroup-parse.h"
+#include "agent/collect-parse.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* cgroup-path.c: the kubepods path classifier (see cgroup-path.h). It
  * splits the path into components and matches them level by level against
  * both kubelet cgroup drivers' naming. */
-#include "agent/cgroup-path.h"
+#include "agent/collect-cgroup-path.h"
 
 #include <stdbool.h>
 #include <string.h>

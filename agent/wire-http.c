@@ -1,7 +1,7 @@
 /* http-endpoints.c: routes, authentication and self-metrics of the agent's
  * HTTP(S) listeners (see http-endpoints.h). Transport, TLS and limits live
  * in common/https-server.c; this file decides what each request gets. */
-#include "agent/http-endpoints.h"
+#include "agent/wire-http.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,10 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/bpf-agent.h"
-#include "agent/cgroup-parse.h"
-#include "agent/cri-metadata.h"
-#include "agent/prom-format.h"
+#include "agent/collect-bpf.h"
+#include "agent/collect-parse.h"
+#include "agent/collect-cri.h"
+#include "agent/view-prom-format.h"
 #include "common/cleanup.h"
 #include "common/duration.h"
 #include "common/https-server.h"

@@ -4,7 +4,7 @@
  * for TCP addresses of any family, formats each back as a gRPC target with
  * numeric host and port, then sorts and deduplicates the list so the caller
  * can compare two resolutions element by element. */
-#include "agent/push-targets.h"
+#include "agent/wire-push-targets.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "agent/cgroup-parse.h"
+#include "agent/collect-parse.h"
 
 #define DNS_SCHEME "dns:///"
 

@@ -3,7 +3,7 @@
  * strconv.AppendFloat(f, 'g', -1, 64), which client_golang uses: the fewest
  * significant digits that round-trip, in exponent form when the decimal
  * exponent is below -4 or at least 6 (1234567 -> 1.234567e+06). */
-#include "agent/prom-format.h"
+#include "agent/view-prom-format.h"
 
 #include <math.h>
 #include <stdio.h>

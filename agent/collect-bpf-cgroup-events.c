@@ -5,7 +5,7 @@
  * when the tracepoint passes the task (6.x), else fentry/mark_oom_victim when
  * the kernel can trace that function, else none (OOM kills are then not
  * reported, and bpf_cgroup_events_have_oom() says so). */
-#include "agent/bpf-cgroup-events.h"
+#include "agent/collect-bpf-cgroup-events.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 
 #include <bpf/libbpf.h>
 
-#include "agent/bpf-support.h"
+#include "agent/collect-bpf-support.h"
 #include "cgroup-events.skel.h"
 
 struct bpf_cgroup_events {
