@@ -1,5 +1,5 @@
-/* bpf-cgroup-events.c: loads bpf/cgroup-events.bpf.c through its skeleton
- * and reads its ring buffer (see bpf-cgroup-events.h).
+/* collect-bpf-cgroup-events.c: loads bpf/cgroup-events.bpf.c through its skeleton
+ * and reads its ring buffer (see collect-bpf-cgroup-events.h).
  *
  * The OOM program has two variants; exactly one is loaded: tp_btf/mark_victim
  * when the tracepoint passes the task (6.x), else fentry/mark_oom_victim when

@@ -1,4 +1,4 @@
-/* bpf-cgroup-events.h: cgroup mkdir/rmdir and OOM kill events from BPF
+/* collect-bpf-cgroup-events.h: cgroup mkdir/rmdir and OOM kill events from BPF
  * (bpf/cgroup-events.bpf.c), for the agent's event loop.
  *
  * Open once; add bpf_cgroup_events_fd() to the loop (readable when events

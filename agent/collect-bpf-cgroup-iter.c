@@ -1,6 +1,6 @@
-/* bpf-cgroup-iter.c: loads bpf/cgroup-iter.bpf.c, attaches it as a cgroup
+/* collect-bpf-cgroup-iter.c: loads bpf/cgroup-iter.bpf.c, attaches it as a cgroup
  * iterator on one directory, and turns each walk's ring buffer records into
- * entries with paths (see bpf-cgroup-iter.h). Paths are rebuilt from each
+ * entries with paths (see collect-bpf-cgroup-iter.h). Paths are rebuilt from each
  * record's name and level: in pre-order a cgroup's parent is the last
  * record one level up. */
 #include "agent/collect-bpf-cgroup-iter.h"

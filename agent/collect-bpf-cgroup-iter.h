@@ -1,4 +1,4 @@
-/* bpf-cgroup-iter.h: one-pass collection of a cgroup subtree with a BPF
+/* collect-bpf-cgroup-iter.h: one-pass collection of a cgroup subtree with a BPF
  * cgroup iterator (bpf/cgroup-iter.bpf.c).
  *
  * Open once for a cgroup directory (for example the kubepods directory of

@@ -1,4 +1,4 @@
-/* bpf-support.c: shared BPF loader helpers (see bpf-support.h). libbpf
+/* collect-bpf-support.c: shared BPF loader helpers (see collect-bpf-support.h). libbpf
  * prints warnings to stderr by default; here they are kept, first one
  * first, so a failed load reports why in its struct cadet_error and the
  * agent's top level decides what to log. CADET_LIBBPF_DEBUG=1 in the

@@ -1,4 +1,4 @@
-/* bpf-support.h: what the BPF loaders (agent/bpf-*.c) share: a check that
+/* collect-bpf-support.h: what the BPF loaders (agent/collect-bpf*.c) share: a check that
  * BPF can work on this machine at all, kernel BTF queries that pick between
  * program variants, and libbpf's own diagnostics turned into error context
  * instead of lines on stderr. */

@@ -1,5 +1,5 @@
-/* bpf-usage.c: per-cycle usage of a kubepods subtree from cgroup iterator
- * walks (see bpf-usage.h). Entries live in one array sorted by path, their
+/* collect-bpf-usage.c: per-cycle usage of a kubepods subtree from cgroup iterator
+ * walks (see collect-bpf-usage.h). Entries live in one array sorted by path, their
  * paths in one arena; both are reused from cycle to cycle, so a steady
  * cycle allocates nothing. */
 #include "agent/collect-bpf-usage.h"

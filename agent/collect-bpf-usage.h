@@ -1,5 +1,5 @@
-/* bpf-usage.h: CPU and memory usage of a whole kubepods subtree in one or
- * two BPF cgroup-iterator walks (agent/bpf-cgroup-iter.h), for the cycles
+/* collect-bpf-usage.h: CPU and memory usage of a whole kubepods subtree in one or
+ * two BPF cgroup-iterator walks (agent/collect-bpf-cgroup-iter.h), for the cycles
  * between full file reads.
  *
  * The values are the ones cgroup_handle_read_usage() reads from files: v1

@@ -1,5 +1,5 @@
-/* bpf-agent.c: applies BPF cgroup events to the collection and the store
- * (see bpf-agent.h). Runs on the agent's loop thread, between cycles.
+/* collect-bpf.c: applies BPF cgroup events to the collection and the store
+ * (see collect-bpf.h). Runs on the agent's loop thread, between cycles.
  *
  * A final sample is recorded at the event's own time with source
  * SAMPLE_SOURCE_BPF_RMDIR: the store keeps the container's last polled

@@ -1,4 +1,4 @@
-/* bpf-agent.h: the agent's BPF part, wired into its event loop.
+/* collect-bpf.h: the agent's BPF part, wired into its event loop.
  *
  * agent_bpf_start() loads the cgroup event programs and watches their ring
  * buffer from the libevent loop. Each event is applied at once:

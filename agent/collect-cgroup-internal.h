@@ -1,5 +1,5 @@
-/* cgroup-internal.h: what cgroup.c shares with the per-version readers
- * cgroup-v1.c and cgroup-v2.c: the collector and handle structs, the reader
+/* collect-cgroup-internal.h: what collect-cgroup.c shares with the per-version readers
+ * collect-cgroup-v1.c and collect-cgroup-v2.c: the collector and handle structs, the reader
  * operations table, and the kept-file helpers. Not for callers. */
 #ifndef CADET_CGROUP_INTERNAL_H
 #define CADET_CGROUP_INTERNAL_H

@@ -1,4 +1,4 @@
-/* cgroup-path.c: the kubepods path classifier (see cgroup-path.h). It
+/* collect-cgroup-path.c: the kubepods path classifier (see collect-cgroup-path.h). It
  * splits the path into components and matches them level by level against
  * both kubelet cgroup drivers' naming. */
 #include "agent/collect-cgroup-path.h"

@@ -1,4 +1,4 @@
-/* cgroup-path.h: what a cgroup path says about Kubernetes.
+/* collect-cgroup-path.h: what a cgroup path says about Kubernetes.
  *
  * kubelet names pod and container cgroups after the pod uid and the
  * container id, in one of two styles set by its cgroup driver:

@@ -1,4 +1,4 @@
-/* cgroup-v1.c: the reader for cgroup v1 and hybrid layouts. CPU comes from
+/* collect-cgroup-v1.c: the reader for cgroup v1 and hybrid layouts. CPU comes from
  * cpuacct.usage (ns) and cpu.stat (throttling, throttled time in ns); memory from the memory controller's usage_in_bytes and the
  * hierarchical total_* keys of memory.stat; pids from the pids controller.
  * In the hybrid layout the cgroup2 mount supplies the PSI files. */

@@ -1,9 +1,9 @@
-/* cgroup-v2.c: the reader for the unified cgroup v2 hierarchy. CPU and
+/* collect-cgroup-v2.c: the reader for the unified cgroup v2 hierarchy. CPU and
  * throttling come from cpu.stat (microseconds), memory from memory.current
  * and memory.stat (anon, inactive_file, pgfault, pgmajfault), the limit from
  * memory.max ("max" = none), swap from memory.swap.current, plus
  * pids.current and the PSI files. The root cgroup has no memory.current;
- * the node's memory then comes from /proc/meminfo (node-stats.c). */
+ * the node's memory then comes from /proc/meminfo (collect-node.c). */
 #include <errno.h>
 #include <string.h>
 

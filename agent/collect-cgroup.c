@@ -1,5 +1,5 @@
-/* cgroup.c: layout detection and the version-independent part of the
- * collector (see cgroup.h). The layout is decided once from what the root
+/* collect-cgroup.c: layout detection and the version-independent part of the
+ * collector (see collect-cgroup.h). The layout is decided once from what the root
  * holds: a cgroup.controllers file means unified v2; a cpuacct controller
  * directory means v1, and v1 plus ROOT/unified/cgroup.controllers means
  * hybrid. Handles open every file the reader lists and keep the fds. */

@@ -1,8 +1,8 @@
-/* cgroup.h: the one collector interface over cgroup v1, v2 and hybrid.
+/* collect-cgroup.h: the one collector interface over cgroup v1, v2 and hybrid.
  *
  * cgroup_collector_open() detects the layout under a root (normally
  * /sys/fs/cgroup; tests point it at fixture trees) once at start and picks
- * the matching reader (cgroup-v1.c or cgroup-v2.c). Callers then open a
+ * the matching reader (collect-cgroup-v1.c or collect-cgroup-v2.c). Callers then open a
  * handle per cgroup, by its path relative to the hierarchy root, and read
  * it every cycle; they never branch on the cgroup version. A handle keeps
  * its files open and re-reads them with pread, so a cycle costs close to

@@ -1,5 +1,5 @@
-/* container-logs.c: disk usage of a container's log directory (see
- * container-logs.h). One readdir and one fstatat per entry: log
+/* collect-container-logs.c: disk usage of a container's log directory (see
+ * collect-container-logs.h). One readdir and one fstatat per entry: log
  * directories hold a handful of files. */
 #include "agent/collect-container-logs.h"
 

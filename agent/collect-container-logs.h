@@ -1,4 +1,4 @@
-/* container-logs.h: how much disk a container's logs take.
+/* collect-container-logs.h: how much disk a container's logs take.
  *
  * kubelet keeps a container's log and its rotations in one directory
  * (/var/log/pods/<ns>_<pod>_<uid>/<container>/0.log, 0.log.<time>.gz, ...)

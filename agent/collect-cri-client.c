@@ -1,4 +1,4 @@
-/* cri-client.c: unary CRI calls over gRPC C core (see cri-client.h).
+/* collect-cri-client.c: unary CRI calls over gRPC C core (see collect-cri-client.h).
  *
  * Each call is one batch on a pluck completion queue: send initial metadata,
  * the packed request and a half-close, receive initial metadata, the reply

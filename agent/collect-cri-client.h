@@ -1,4 +1,4 @@
-/* cri-client.h: unary CRI (runtime.v1) calls to a container runtime.
+/* collect-cri-client.h: unary CRI (runtime.v1) calls to a container runtime.
  *
  * A client holds one gRPC channel to the runtime's unix socket, opened on
  * the first call and dropped after a transport failure so that the next

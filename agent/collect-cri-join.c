@@ -1,4 +1,4 @@
-/* cri-join.c: the join of a CRI snapshot onto the store (see cri-join.h).
+/* collect-cri-join.c: the join of a CRI snapshot onto the store (see collect-cri-join.h).
  *
  * One pass over the store's pods (sorted by uid) looks each pod and each
  * of its containers up in the snapshot. A second pass over the snapshot's

@@ -1,4 +1,4 @@
-/* cri-join.h: joins the runtime's view (a CRI snapshot) onto the store.
+/* collect-cri-join.h: joins the runtime's view (a CRI snapshot) onto the store.
  *
  * Store pods are keyed by the pod uid from the cgroup path and containers
  * by the container id in it; the runtime knows the same uid (sandbox

@@ -1,4 +1,4 @@
-/* cri-snapshot.c: builds a snapshot from CRI replies (see cri-snapshot.h).
+/* collect-cri-snapshot.c: builds a snapshot from CRI replies (see collect-cri-snapshot.h).
  *
  * Building copies what the agent needs out of the protobuf-c messages,
  * sorts, and then attaches the optional stats to their pods and containers

@@ -1,4 +1,4 @@
-/* cri-snapshot.h: one consistent view of what the container runtime knows.
+/* collect-cri-snapshot.h: one consistent view of what the container runtime knows.
  *
  * A snapshot is built from the replies of one refresh (ListPodSandbox,
  * ListContainers and, when they worked, ListContainerStats,

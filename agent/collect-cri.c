@@ -1,5 +1,5 @@
-/* cri-metadata.c: the refresh thread and the published snapshot (see
- * cri-metadata.h).
+/* collect-cri.c: the refresh thread and the published snapshot (see
+ * collect-cri.h).
  *
  * The thread owns the CRI client. A refresh asks Version (only until it
  * first answers after a start or an outage), ListPodSandbox and

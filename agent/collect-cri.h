@@ -1,10 +1,10 @@
-/* cri-metadata.h: the agent's cached view of the container runtime.
+/* collect-cri.h: the agent's cached view of the container runtime.
  *
  * A thread of its own asks the runtime (CRI) for pods, containers and
  * stats every refresh interval, and at once when the collection reports
  * ids the runtime was not known to have (a new cgroup). Each refresh that
- * works publishes a new snapshot (cri-snapshot.h); the collection loop
- * joins the latest one onto the store after every cycle (cri-join.h), under
+ * works publishes a new snapshot (collect-cri-snapshot.h); the collection loop
+ * joins the latest one onto the store after every cycle (collect-cri-join.h), under
  * a lock held only for that join. So the runtime is never on the collection
  * or request path: when it is missing, restarting or hung, refreshes fail
  * (logged once), the last snapshot stays, and the next refresh that works

@@ -1,4 +1,4 @@
-# agent/cri.mk: what the CRI client (agent/cri-*.c) needs to build, and the
+# agent/collect-cri.mk: what the CRI client (agent/collect-cri*.c) needs to build, and the
 # CRI test tool the integration test and benchmark drive containerd with.
 # Included by the top Makefile after tests/tests.mk.
 PKGS += grpc

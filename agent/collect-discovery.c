@@ -1,5 +1,5 @@
-/* discovery.c: the kubepods tree walk and its inotify change detection (see
- * discovery.h). The walk descends at most four levels below the hierarchy
+/* collect-discovery.c: the kubepods tree walk and its inotify change detection (see
+ * collect-discovery.h). The walk descends at most four levels below the hierarchy
  * root (kubepods, QoS class, pod, container) and only into directories the
  * classifier recognises, so unrelated cgroups cost nothing. */
 #include "agent/collect-discovery.h"

@@ -1,7 +1,7 @@
-/* discovery.h: finds the pod and container cgroups under kubepods.
+/* collect-discovery.h: finds the pod and container cgroups under kubepods.
  *
  * A scan walks the kubepods tree (cgroupfs and systemd driver names, see
- * cgroup-path.h) of one hierarchy and reports every kubepods, pod and
+ * collect-cgroup-path.h) of one hierarchy and reports every kubepods, pod and
  * container cgroup with its identity and creation time. Between scans an
  * inotify watch on each directory of the tree tells whether anything was
  * created or removed, so a steady cycle costs one non-blocking read; a full

@@ -1,5 +1,5 @@
-/* node-stats.c: procfs and filesystem facts about the node (see
- * node-stats.h). /proc/stat grows with the CPU count (one line per CPU,
+/* collect-node.c: procfs and filesystem facts about the node (see
+ * collect-node.h). /proc/stat grows with the CPU count (one line per CPU,
  * about 80 KiB on a 900-CPU node), so procfs files are read into a buffer
  * that doubles until a whole file fits and is kept for the next read. */
 #include "agent/collect-node.h"

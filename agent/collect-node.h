@@ -1,4 +1,4 @@
-/* node-stats.h: node facts that live outside cgroups, read as kubelet does:
+/* collect-node.h: node facts that live outside cgroups, read as kubelet does:
  * /proc/meminfo (capacity, and usage where the root cgroup has none),
  * /proc/stat (boot time, CPU where the root cgroup has none), the kubelet
  * filesystem (statvfs) and process limits. Files are kept open and re-read

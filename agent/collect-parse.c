@@ -1,5 +1,5 @@
-/* cgroup-parse.c: strict parsers for cgroup and procfs file text (see
- * cgroup-parse.h). They walk the buffer line by line without copying; a
+/* collect-parse.c: strict parsers for cgroup and procfs file text (see
+ * collect-parse.h). They walk the buffer line by line without copying; a
  * line must end in '\n' except possibly the last. */
 #include "agent/collect-parse.h"
 

@@ -1,4 +1,4 @@
-/* cgroup-parse.h: strict parsers for the text of cgroup and procfs files.
+/* collect-parse.h: strict parsers for the text of cgroup and procfs files.
  *
  * Each parser takes the bytes of a whole file (not NUL-terminated) and the
  * file's name for error messages. Unknown keys are skipped; malformed lines,

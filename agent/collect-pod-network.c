@@ -1,4 +1,4 @@
-/* pod-network.c: parses /proc/<pid>/net/dev (see pod-network.h).
+/* collect-pod-network.c: parses /proc/<pid>/net/dev (see collect-pod-network.h).
  *
  * The file has two header lines, then one line per interface:
  * "name: rx_bytes rx_packets rx_errs rx_drop rx_fifo rx_frame rx_compressed

@@ -1,4 +1,4 @@
-/* pod-network.h: a pod's network counters, read from its network namespace.
+/* collect-pod-network.h: a pod's network counters, read from its network namespace.
  *
  * Every process of a pod shares the pod's network namespace, so
  * /proc/<pid>/net/dev of any of them (the sandbox's pause process is the

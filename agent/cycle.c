@@ -1,4 +1,4 @@
-/* collect.c: the collection cycle (see collect.h). Tracked cgroups live in
+/* cycle.c: the collection cycle (see cycle.h). Tracked cgroups live in
  * an array sorted by path; a discovery scan builds the new set, keeping the
  * open handles (and last full read) of cgroups that are still there,
  * opening new ones and closing the rest. */

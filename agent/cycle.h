@@ -1,4 +1,4 @@
-/* collect.h: one collection cycle, from cgroups and procfs into the store.
+/* cycle.h: one collection cycle, from cgroups and procfs into the store.
  *
  * The collection owns the cgroup collector, the node reader, discovery and
  * the set of tracked cgroups (each with its kept files). A cycle rescans

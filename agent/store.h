@@ -96,7 +96,7 @@ struct store_pod {
 	struct store_container *containers; /* sorted by id */
 	size_t n_containers;
 	size_t cap_containers;
-	/* Filled by the CRI join (agent/cri-join.c), kept across cycles. */
+	/* Filled by the CRI join (agent/collect-cri-join.c), kept across cycles. */
 	bool has_network;
 	struct pod_network network;
 };
@@ -113,7 +113,7 @@ struct store {
 	struct store_pod *pods; /* sorted by uid */
 	size_t n_pods;
 	size_t cap_pods;
-	/* Filled by the CRI join (agent/cri-join.c). */
+	/* Filled by the CRI join (agent/collect-cri-join.c). */
 	bool has_image_fs;
 	struct image_fs_stats image_fs;
 };

@@ -1,5 +1,5 @@
-/* prom-format.c: Go-compatible float formatting and label escaping for the
- * Prometheus text views (see prom-format.h). The float rule is Go's
+/* view-prom-format.c: Go-compatible float formatting and label escaping for the
+ * Prometheus text views (see view-prom-format.h). The float rule is Go's
  * strconv.AppendFloat(f, 'g', -1, 64), which client_golang uses: the fewest
  * significant digits that round-trip, in exponent form when the decimal
  * exponent is below -4 or at least 6 (1234567 -> 1.234567e+06). */

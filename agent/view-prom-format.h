@@ -1,4 +1,4 @@
-/* prom-format.h: Prometheus text exposition pieces, formatted the way
+/* view-prom-format.h: Prometheus text exposition pieces, formatted the way
  * Go's client_golang writes them, so cadet's output reads like kubelet's:
  * floats in Go's shortest 'g' form (12.5, 6.7108864e+07, 1.7e+09), label
  * values escaped (backslash, quote, newline). */

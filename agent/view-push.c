@@ -1,4 +1,4 @@
-/* push-encode.c: store -> packed NodeReport (see push-encode.h). The
+/* view-push.c: store -> packed NodeReport (see view-push.h). The
  * protobuf-c structs point into the store's own strings; only the pointer
  * arrays are allocated, and everything is released right after packing. */
 #include "agent/view-push.h"

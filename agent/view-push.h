@@ -1,4 +1,4 @@
-/* push-encode.h: the push view of the agent's store: one cadet.v1.NodeReport
+/* view-push.h: the push view of the agent's store: one cadet.v1.NodeReport
  * (proto/cadet-push.proto) with the node's and every identified pod's
  * latest usage, packed for the wire. Like every view it reads only the
  * store. */

@@ -1,5 +1,5 @@
-/* http-endpoints.c: routes, authentication and self-metrics of the agent's
- * HTTP(S) listeners (see http-endpoints.h). Transport, TLS and limits live
+/* wire-http.c: routes, authentication and self-metrics of the agent's
+ * HTTP(S) listeners (see wire-http.h). Transport, TLS and limits live
  * in common/https-server.c; this file decides what each request gets. */
 #include "agent/wire-http.h"
 

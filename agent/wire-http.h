@@ -1,4 +1,4 @@
-/* http-endpoints.h: the agent's HTTP endpoints, served on two listeners
+/* wire-http.h: the agent's HTTP endpoints, served on two listeners
  * through common/https-server.h:
  *
  *   --listen        HTTPS for metrics-server and Prometheus; with

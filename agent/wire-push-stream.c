@@ -1,4 +1,4 @@
-/* push-stream.c: the thread behind one push stream (see push-stream.h).
+/* wire-push-stream.c: the thread behind one push stream (see wire-push-stream.h).
  *
  * Mailbox: one pending buffer under a mutex with a condition variable. The
  * thread sleeps until a report is pending (or it is told to stop), takes it,

@@ -1,11 +1,11 @@
-/* push-stream.h: one push stream to one aggregator address.
+/* wire-push-stream.h: one push stream to one aggregator address.
  *
  * A thread of its own owns the gRPC stream (common/push-client.h). Reports
  * arrive through a one-slot mailbox and the caller never waits: a report
  * not yet sent is replaced by the newer one (newest wins). When the
  * aggregator is down or slow the thread retries with jittered, capped
  * exponential backoff and logs the outage once when it starts and once when
- * it ends. agent/push.c keeps one of these per resolved address. */
+ * it ends. agent/wire-push.c keeps one of these per resolved address. */
 #ifndef CADET_PUSH_STREAM_H
 #define CADET_PUSH_STREAM_H
 

@@ -1,4 +1,4 @@
-/* push-targets.c: parsing and resolving --aggregator (see push-targets.h).
+/* wire-push-targets.c: parsing and resolving --aggregator (see wire-push-targets.h).
  *
  * Parsing splits host and port once at start. Resolution asks getaddrinfo
  * for TCP addresses of any family, formats each back as a gRPC target with

@@ -1,4 +1,4 @@
-/* push-targets.h: which addresses the agent pushes to.
+/* wire-push-targets.h: which addresses the agent pushes to.
  *
  * The --aggregator target names a service that may stand for several
  * aggregator replicas (a headless Service: one DNS record per replica). The

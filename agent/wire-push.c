@@ -1,4 +1,4 @@
-/* push.c: the set of push streams, one per aggregator address (see push.h).
+/* wire-push.c: the set of push streams, one per aggregator address (see wire-push.h).
  *
  * A resolver thread owns the set: it resolves the target, starts streams
  * for new addresses (seeding each with the newest report, so a new replica

@@ -1,9 +1,9 @@
-/* push.h: the agent's push of its reports to cadet-aggregator (--aggregator).
+/* wire-push.h: the agent's push of its reports to cadet-aggregator (--aggregator).
  *
  * The aggregator may run as several replicas behind one DNS name (a headless
  * Service) and each needs every report, so the agent resolves the name
- * itself (push-targets.h), at start, every 30 s and sooner after a failed
- * send, and keeps one push stream per address (push-stream.h): its own thread,
+ * itself (wire-push-targets.h), at start, every 30 s and sooner after a failed
+ * send, and keeps one push stream per address (wire-push-stream.h): its own thread,
  * one-slot "newest wins" mailbox, backoff and outage log. Addresses that
  * leave DNS lose their stream, new ones get one. The collection loop hands
  * over each encoded report and never waits: neither on the network nor on
@@ -42,7 +42,7 @@ void agent_push_offer(struct agent_push *p, uint8_t *data, size_t len, uint64_t 
 struct store;
 
 /* Once per period, when the node has a CPU rate: encodes the store
- * (push-encode.h) and offers it. Cheap in between. */
+ * (view-push.h) and offers it. Cheap in between. */
 int agent_push_cycle(struct agent_push *p, const struct store *s, const char *node_name, struct cadet_error *err);
 
 /* Stops the threads (waiting at most for one send timeout), closes the

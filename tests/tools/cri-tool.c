@@ -1,6 +1,6 @@
 /* cri-tool.c: a small CRI command-line client for cadet's integration tests
  * and benchmark. It drives a real runtime (containerd) through the same
- * agent/cri-client.c the agent uses: create and remove pods and containers,
+ * agent/collect-cri-client.c the agent uses: create and remove pods and containers,
  * and print what the runtime reports, one `key=value` record per line so
  * shell scripts can pick fields with grep and sed.
  *

@@ -1,5 +1,5 @@
 /* test_bpf_agent.c: BPF events applied to a real collection and store
- * (agent/bpf-agent.c) on this machine's cgroups (root, kernel with BTF,
+ * (agent/collect-bpf.c) on this machine's cgroups (root, kernel with BTF,
  * hybrid layout; skipped otherwise).
  *
  * A container cgroup under kubepods/burstable/pod<uid> that is created,

@@ -1,5 +1,5 @@
 /* test_bpf_cgroup_iter.c: the BPF cgroup iterator against the file
- * collector (agent/cgroup.h) on real cgroups (root, kernel with BTF;
+ * collector (agent/collect-cgroup.h) on real cgroups (root, kernel with BTF;
  * skipped otherwise).
  *
  * A small kubepods-like tree (two pods, three containers) is made at the

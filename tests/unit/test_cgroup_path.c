@@ -1,4 +1,4 @@
-/* test_cgroup_path.c: the kubepods path classifier (agent/cgroup-path.h)
+/* test_cgroup_path.c: the kubepods path classifier (agent/collect-cgroup-path.h)
  * for both kubelet cgroup drivers.
  *
  * cgroupfs: kubepods, kubepods/burstable, kubepods/besteffort, guaranteed

@@ -1,4 +1,4 @@
-/* test_push_targets.c: parsing and resolving --aggregator (agent/push-targets.c).
+/* test_push_targets.c: parsing and resolving --aggregator (agent/wire-push-targets.c).
  *
  * Covers host:port, dns:///host:port, [v6]:port and IP literals (which are
  * flagged, so no certificate name override is used for them); schemes we do
