@@ -40,25 +40,6 @@ struct sample_time sample_time_from_monotonic(uint64_t monotonic_ns, const struc
 	return t;
 }
 
-const char *sample_source_name(enum sample_source source)
-{
-	switch (source) {
-	case SAMPLE_SOURCE_CGROUP_FILES:
-		return "cgroup files";
-	case SAMPLE_SOURCE_CGROUP_USAGE:
-		return "cgroup usage";
-	case SAMPLE_SOURCE_BPF_ITER:
-		return "BPF iterator";
-	case SAMPLE_SOURCE_BPF_RMDIR:
-		return "BPF rmdir";
-	case SAMPLE_SOURCE_PROCFS:
-		return "procfs";
-	case SAMPLE_SOURCE_CRI:
-		return "CRI";
-	}
-	return "unknown";
-}
-
 bool sample_source_from_runtime(enum sample_source source)
 {
 	return source == SAMPLE_SOURCE_CRI;

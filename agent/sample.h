@@ -50,7 +50,6 @@ enum sample_source {
 	SAMPLE_SOURCE_CRI,          /* the container runtime's stats (CRI) */
 };
 
-const char *sample_source_name(enum sample_source source);
 /* True for the sources whose series the runtime's snapshots, not the
  * cgroup walk, keep alive. */
 bool sample_source_from_runtime(enum sample_source source);
@@ -83,14 +82,14 @@ struct sample_key {
 /* Bits of sample.have: which groups of fields a sample carries. */
 enum {
 	SAMPLE_HAVE_CPU = 1u << 0,          /* cpu_usage_ns */
-	SAMPLE_HAVE_THROTTLE = 1u << 2,     /* cpu_periods, cpu_throttled_periods, cpu_throttled_ns */
-	SAMPLE_HAVE_MEMORY = 1u << 3,       /* memory usage, working set, rss, faults */
-	SAMPLE_HAVE_MEMORY_LIMIT = 1u << 4, /* memory_limit_bytes: a real limit */
-	SAMPLE_HAVE_PIDS = 1u << 5,
-	SAMPLE_HAVE_CPU_PSI = 1u << 6,
-	SAMPLE_HAVE_MEMORY_PSI = 1u << 7,
-	SAMPLE_HAVE_IO_PSI = 1u << 8,
-	SAMPLE_HAVE_SWAP = 1u << 9,         /* swap_usage_bytes */
+	SAMPLE_HAVE_THROTTLE = 1u << 1,     /* cpu_periods, cpu_throttled_periods, cpu_throttled_ns */
+	SAMPLE_HAVE_MEMORY = 1u << 2,       /* memory usage, working set, rss, faults */
+	SAMPLE_HAVE_MEMORY_LIMIT = 1u << 3, /* memory_limit_bytes: a real limit */
+	SAMPLE_HAVE_PIDS = 1u << 4,
+	SAMPLE_HAVE_CPU_PSI = 1u << 5,
+	SAMPLE_HAVE_MEMORY_PSI = 1u << 6,
+	SAMPLE_HAVE_IO_PSI = 1u << 7,
+	SAMPLE_HAVE_SWAP = 1u << 8,         /* swap_usage_bytes */
 };
 
 /* One line of a .pressure file. */
