@@ -44,24 +44,27 @@ GENERATED :=
 .PHONY: all test test-sanitize bench install clean deps
 all: bins
 
-# Order matters: fragments that add to AGENT_EXTRA_LIBS or TEST_LIBS come
-# before the agent and the tests, which use those lists in their rules.
+# Every fragment is part of the tree, so a missing one is an error. Order
+# matters: fragments that add to TEST_LIBS, PKGS or GENERATED come before
+# the agent and the tests, which use those lists in their rules.
 include common/common.mk
--include proto/proto.mk
--include bpf/bpf.mk
--include aggregator/aggregator.mk
+include proto/proto.mk
+include bpf/bpf.mk
+include aggregator/aggregator.mk
 include agent/agent.mk
 include tests/tests.mk
 include tests/go-tools.mk
 include tests/cluster/cluster.mk
--include tests/fuzz/fuzz.mk
--include agent/cri.mk
--include bench/bench.mk
--include packaging/packaging.mk
+include tests/fuzz/fuzz.mk
+include agent/collect-cri.mk
+include bench/bench.mk
+include packaging/packaging.mk
 
 bins: $(BINS)
 
-$(BUILD)/obj/%.o: %.c $(GENERATED) | $(BUILD)/obj
+# Generated headers are order-only: they must exist before the first
+# compile; after that the -MMD dependency files say which objects use them.
+$(BUILD)/obj/%.o: %.c | $(GENERATED) $(BUILD)/obj
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -84,4 +87,4 @@ deps:
 	sh packaging/install-deps.sh
 
 clean:
-	rm -rf build
+	rm -rf $(BUILD)

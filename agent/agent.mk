@@ -4,13 +4,11 @@ AGENT_SRCS := $(filter-out agent/main.c,$(wildcard agent/*.c))
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/obj/%.o)
 AGENT_LIB := $(BUILD)/libcadet-agent.a
 AGENT_BIN := $(BUILD)/cadet-agent
-# Fragments included before this one (bpf, proto users) may have appended
-# libraries the agent links to AGENT_EXTRA_LIBS.
 BINS += $(AGENT_BIN)
-TEST_LIBS += $(AGENT_LIB) $(AGENT_EXTRA_LIBS)
+TEST_LIBS += $(AGENT_LIB)
 
 $(AGENT_LIB): $(AGENT_OBJS)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
-$(AGENT_BIN): $(BUILD)/obj/agent/main.o $(AGENT_LIB) $(AGENT_EXTRA_LIBS) $(PROTO_LIB) $(COMMON_LIB)
+$(AGENT_BIN): $(BUILD)/obj/agent/main.o $(AGENT_LIB) $(PROTO_LIB) $(COMMON_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

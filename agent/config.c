@@ -2,6 +2,8 @@
  * value as --flag=value or --flag value; booleans also take a bare --flag. */
 #include "agent/config.h"
 
+#include "agent/store.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <string.h>
@@ -119,7 +121,7 @@ static int parse_bool(const char *flag, const char *v, bool *out, struct cadet_e
 
 static int parse_duration_flag(const char *flag, const char *v, uint64_t *out, struct cadet_error *err)
 {
-	if (duration_parse(v, out, err) != 0)
+	if (duration_parse(v, out, err) < 0)
 		return cadet_error_prefix(err, "--%s", flag);
 	if (*out == 0)
 		return cadet_error_set(err, EINVAL, "--%s must be positive", flag);
@@ -132,7 +134,7 @@ int agent_config_parse(struct agent_config *cfg, int argc, char **argv, struct c
 	cfg->cgroup_root = "/sys/fs/cgroup";
 	cfg->listen = AGENT_DEFAULT_LISTEN;
 	cfg->debug_listen = AGENT_DEFAULT_DEBUG_LISTEN;
-	cfg->interval_ns = 1000000000ULL;
+	cfg->interval_ns = NSEC_PER_SEC;
 	cfg->window_ns = 15000000000ULL;
 	cfg->log_level = LOG_INFO;
 	cfg->log_format = "auto";
@@ -140,7 +142,7 @@ int agent_config_parse(struct agent_config *cfg, int argc, char **argv, struct c
 	cfg->runtime_request_timeout_ns = 2000000000ULL;
 	cfg->bpf = true;
 	cfg->max_connections = HTTPS_DEFAULT_MAX_CONNECTIONS;
-	if (gethostname(cfg->node_name, sizeof(cfg->node_name) - 1) != 0)
+	if (gethostname(cfg->node_name, sizeof(cfg->node_name) - 1) < 0)
 		strcpy(cfg->node_name, "localhost");
 
 	optind = 1;
@@ -163,7 +165,7 @@ int agent_config_parse(struct agent_config *cfg, int argc, char **argv, struct c
 			cfg->debug_listen = optarg;
 			break;
 		case OPT_DEBUG_LISTEN_ANY:
-			if (parse_bool("debug-listen-any", optarg, &cfg->debug_listen_any, err) != 0)
+			if (parse_bool("debug-listen-any", optarg, &cfg->debug_listen_any, err) < 0)
 				return -1;
 			break;
 		case OPT_TLS_CERT:
@@ -179,15 +181,15 @@ int agent_config_parse(struct agent_config *cfg, int argc, char **argv, struct c
 			cfg->token_file = optarg;
 			break;
 		case OPT_INTERVAL:
-			if (parse_duration_flag("interval", optarg, &cfg->interval_ns, err) != 0)
+			if (parse_duration_flag("interval", optarg, &cfg->interval_ns, err) < 0)
 				return -1;
 			break;
 		case OPT_WINDOW:
-			if (parse_duration_flag("window", optarg, &cfg->window_ns, err) != 0)
+			if (parse_duration_flag("window", optarg, &cfg->window_ns, err) < 0)
 				return -1;
 			break;
 		case OPT_LOG_LEVEL:
-			if (log_parse_level(optarg, &cfg->log_level) != 0)
+			if (log_parse_level(optarg, &cfg->log_level) < 0)
 				return cadet_error_set(err, EINVAL, "--log-level: unknown level \"%s\"", optarg);
 			break;
 		case OPT_LOG_FORMAT:
@@ -200,7 +202,7 @@ int agent_config_parse(struct agent_config *cfg, int argc, char **argv, struct c
 			break;
 		case OPT_RUNTIME_TIMEOUT:
 			if (parse_duration_flag("runtime-request-timeout", optarg, &cfg->runtime_request_timeout_ns,
-						err) != 0)
+						err) < 0)
 				return -1;
 			break;
 		case OPT_AGGREGATOR:
@@ -216,11 +218,11 @@ int agent_config_parse(struct agent_config *cfg, int argc, char **argv, struct c
 			cfg->aggregator_key_file = optarg;
 			break;
 		case OPT_BPF:
-			if (parse_bool("bpf", optarg, &cfg->bpf, err) != 0)
+			if (parse_bool("bpf", optarg, &cfg->bpf, err) < 0)
 				return -1;
 			break;
 		case OPT_MAX_CONNECTIONS:
-			if (https_parse_max_connections(optarg, &cfg->max_connections, err) != 0)
+			if (https_parse_max_connections(optarg, &cfg->max_connections, err) < 0)
 				return -1;
 			break;
 		case OPT_HELP:
@@ -245,7 +247,7 @@ int agent_config_parse(struct agent_config *cfg, int argc, char **argv, struct c
 		return cadet_error_set(err, EINVAL, "--window %s must not be shorter than --interval %s", window,
 				       interval);
 	}
-	if (cfg->window_ns / cfg->interval_ns > 4000)
-		return cadet_error_set(err, EINVAL, "--window is more than 4000 intervals");
+	if (cfg->window_ns / cfg->interval_ns > STORE_MAX_WINDOW_INTERVALS)
+		return cadet_error_set(err, EINVAL, "--window is more than %d intervals", STORE_MAX_WINDOW_INTERVALS);
 	return 0;
 }

@@ -11,12 +11,12 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include "agent/bpf-agent.h"
-#include "agent/collect.h"
+#include "agent/collect-bpf.h"
+#include "agent/cycle.h"
 #include "agent/config.h"
-#include "agent/cri-metadata.h"
-#include "agent/http-endpoints.h"
-#include "agent/push.h"
+#include "agent/collect-cri.h"
+#include "agent/wire-http.h"
+#include "agent/wire-push.h"
 #include "agent/store.h"
 #include "agent/views.h"
 #include "common/duration.h"
@@ -49,7 +49,7 @@ static void raise_fd_limit(void)
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			log_warn("cannot raise the open file limit: %s", strerror(errno));
 	}
 }
@@ -58,7 +58,7 @@ static void run_cycle(struct agent *a)
 {
 	struct cadet_error err;
 	bool scrape_error = false;
-	if (collection_run_cycle(a->collection, &a->store, &err) != 0) {
+	if (collection_run_cycle(a->collection, &a->store, &err) < 0) {
 		scrape_error = true;
 		if (!a->cycle_error_logged) {
 			log_error("collection failed: %s", err.msg);
@@ -74,11 +74,11 @@ static void run_cycle(struct agent *a)
 		a->last_cycle_monotonic_ns = clock_monotonic_ns();
 	}
 	/* names from the runtime's last answer; never waits for the runtime */
-	if (a->cri && cri_metadata_apply(a->cri, &a->store, &err) != 0)
+	if (a->cri && cri_metadata_apply(a->cri, &a->store, &err) < 0)
 		log_error("joining runtime metadata: %s", err.msg);
-	if (agent_views_render(&a->views, &a->store, a->cfg.node_name, scrape_error, &err) != 0)
+	if (agent_views_render(&a->views, &a->store, a->cfg.node_name, scrape_error, &err) < 0)
 		log_error("rendering views: %s", err.msg);
-	if (a->push && agent_push_cycle(a->push, &a->store, a->cfg.node_name, &err) != 0)
+	if (a->push && agent_push_cycle(a->push, &a->store, a->cfg.node_name, &err) < 0)
 		log_error("push report: %s", err.msg);
 }
 
@@ -109,7 +109,7 @@ static void on_reload(void *arg)
 {
 	struct agent *a = arg;
 	struct cadet_error err;
-	if (agent_http_reload(a->http, &err) != 0)
+	if (agent_http_reload(a->http, &err) < 0)
 		log_error("reload failed, keeping the old certificates: %s", err.msg);
 	else
 		log_info("reloaded certificates and token");
@@ -143,16 +143,16 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 		.full_read_interval_ns = 10 * NSEC_PER_SEC,
 		.bpf_usage = a->cfg.bpf,
 	};
-	if (collection_open(&copts, &a->collection, err) != 0)
+	if (collection_open(&copts, &a->collection, err) < 0)
 		return -1;
-	if (store_init(&a->store, a->cfg.window_ns, a->cfg.interval_ns, err) != 0)
+	if (store_init(&a->store, a->cfg.window_ns, a->cfg.interval_ns, err) < 0)
 		return -1;
 	if (a->cfg.bpf) {
 		struct agent_bpf_options bopts = {
-			.cpu_from_cgroup2 = strcmp(collection_layout_name(a->collection), "v2") == 0,
+			.cpu_from_cgroup2 = collection_cpu_from_cgroup2(a->collection),
 		};
 		struct cadet_error bpf_err;
-		if (agent_bpf_start(a->base, a->collection, &a->store, &bopts, &a->bpf, &bpf_err) != 0)
+		if (agent_bpf_start(a->base, a->collection, &a->store, &bopts, &a->bpf, &bpf_err) < 0)
 			log_warn("BPF off, polling and inotify only: %s", bpf_err.msg);
 		else
 			log_info("BPF on: cgroup mkdir/rmdir and OOM kill events");
@@ -166,7 +166,7 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 			.rate_window_ns = a->cfg.window_ns,
 			.proc_root = "/proc",
 		};
-		if (cri_metadata_start(&cri_opts, &a->cri, err) != 0)
+		if (cri_metadata_start(&cri_opts, &a->cri, err) < 0)
 			return -1;
 	}
 	agent_views_init(&a->views);
@@ -179,7 +179,7 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 			.key_file = a->cfg.aggregator_key_file,
 			.period_ns = a->cfg.window_ns,
 		};
-		if (agent_push_start(&popts, &a->push, err) != 0)
+		if (agent_push_start(&popts, &a->push, err) < 0)
 			return -1;
 	}
 
@@ -204,11 +204,11 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 		.cri = a->cri,
 		.bpf = a->bpf,
 	};
-	if (sd_integration_listen_fd(&hopts.listen_fd, a->sd_listen, sizeof(a->sd_listen), err) != 0)
+	if (sd_integration_listen_fd(&hopts.listen_fd, a->sd_listen, sizeof(a->sd_listen), err) < 0)
 		return -1;
 	if (hopts.listen_fd >= 0)
 		a->cfg.listen = a->sd_listen;
-	if (agent_http_start(a->base, &hopts, &src, &a->http, err) != 0)
+	if (agent_http_start(a->base, &hopts, &src, &a->http, err) < 0)
 		return -1;
 
 	/* first sample now, so the endpoints answer at once */
@@ -216,13 +216,13 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 
 	struct timeval tv = {
 		.tv_sec = (time_t)(a->cfg.interval_ns / NSEC_PER_SEC),
-		.tv_usec = (suseconds_t)((a->cfg.interval_ns % NSEC_PER_SEC) / 1000),
+		.tv_usec = (suseconds_t)((a->cfg.interval_ns % NSEC_PER_SEC) / NSEC_PER_USEC),
 	};
 	a->tick = event_new(a->base, -1, EV_PERSIST, on_tick, a);
 	a->sigterm = evsignal_new(a->base, SIGTERM, on_signal, a);
 	a->sigint = evsignal_new(a->base, SIGINT, on_signal, a);
-	if (!a->tick || !a->sigterm || !a->sigint || event_add(a->tick, &tv) != 0 ||
-	    event_add(a->sigterm, NULL) != 0 || event_add(a->sigint, NULL) != 0)
+	if (!a->tick || !a->sigterm || !a->sigint || event_add(a->tick, &tv) < 0 ||
+	    event_add(a->sigterm, NULL) < 0 || event_add(a->sigint, NULL) < 0)
 		return cadet_error_set(err, ENOMEM, "event setup");
 	/* three missed cycles withhold the pings (/healthz's bound, less the
 	 * start-up slack: WatchdogSec is systemd's) */
@@ -263,7 +263,7 @@ int main(int argc, char **argv)
 	static struct agent a;
 	struct cadet_error err;
 	signal(SIGPIPE, SIG_IGN);
-	if (agent_config_parse(&a.cfg, argc, argv, &err) != 0) {
+	if (agent_config_parse(&a.cfg, argc, argv, &err) < 0) {
 		fprintf(stderr, "cadet-agent: %s\n", err.msg);
 		return 2;
 	}
@@ -279,7 +279,7 @@ int main(int argc, char **argv)
 	raise_fd_limit();
 
 	int rc = 0;
-	if (agent_start(&a, &err) != 0) {
+	if (agent_start(&a, &err) < 0) {
 		log_error("%s", err.msg);
 		rc = 1;
 	} else {

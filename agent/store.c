@@ -1,7 +1,10 @@
 /* store.c: the sample store (see store.h). Rates come from a ring of
  * (monotonic time, cumulative CPU) pairs per series: on every record the
  * entries older than the window are dropped and the rate is the CPU delta
- * between the oldest kept and the newest entry over their time delta. */
+ * between the oldest kept and the newest entry over their time delta.
+ * Each sweep counts its rounds; a record stamps its series (and a
+ * container's pod) with the current round of its source's sweep, so the
+ * end of a round finds the series it did not see by comparing numbers. */
 #include "agent/store.h"
 
 #include <errno.h>
@@ -10,6 +13,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/duration.h"
 
 static int series_init(struct series *s, uint32_t ring_cap, struct cadet_error *err)
 {
@@ -39,33 +43,28 @@ static uint32_t ring_index(const struct series *s, uint32_t age)
 	return (s->ring_head + s->ring_cap - age) % s->ring_cap;
 }
 
-static void series_record(struct store *st, struct series *s, const struct cgroup_stats *stats)
+/* Adds a sample's CPU time to the ring and recomputes the rate. */
+static void ring_add(struct store *st, struct series *s, uint64_t now, const struct sample *v)
 {
-	s->latest = *stats;
-	s->sample_realtime_ns = st->cycle_realtime_ns;
-	s->sample_monotonic_ns = st->cycle_monotonic_ns;
-	s->seen_this_cycle = true;
-	s->vanished = false;
-	if (!(stats->have & CGROUP_HAVE_CPU)) {
+	if (!(v->have & SAMPLE_HAVE_CPU)) {
 		s->ring_count = 0;
 		s->has_rate = false;
 		return;
 	}
-	uint64_t now = st->cycle_monotonic_ns;
 	if (s->ring_count > 0) {
 		uint32_t newest = ring_index(s, 0);
 		/* A counter that goes backwards means the cgroup was recreated;
 		 * a clock that does not advance means a duplicate record. */
-		if (stats->cpu_usage_ns < s->ring_cpu_ns[newest]) {
+		if (v->cpu_usage_ns < s->ring_cpu_ns[newest]) {
 			s->ring_count = 0;
 		} else if (now <= s->ring_monotonic_ns[newest]) {
-			s->ring_cpu_ns[newest] = stats->cpu_usage_ns;
+			s->ring_cpu_ns[newest] = v->cpu_usage_ns;
 			return;
 		}
 	}
 	s->ring_head = s->ring_count == 0 ? 0 : (s->ring_head + 1) % s->ring_cap;
 	s->ring_monotonic_ns[s->ring_head] = now;
-	s->ring_cpu_ns[s->ring_head] = stats->cpu_usage_ns;
+	s->ring_cpu_ns[s->ring_head] = v->cpu_usage_ns;
 	if (s->ring_count < s->ring_cap)
 		s->ring_count++;
 	/* Drop entries older than the window, keeping at least two. */
@@ -77,10 +76,63 @@ static void series_record(struct store *st, struct series *s, const struct cgrou
 	}
 	uint32_t oldest = ring_index(s, s->ring_count - 1);
 	uint64_t dt = now - s->ring_monotonic_ns[oldest];
-	uint64_t dcpu = stats->cpu_usage_ns - s->ring_cpu_ns[oldest];
-	s->usage_nano_cores = (uint64_t)((long double)dcpu * 1e9L / (long double)dt);
+	uint64_t dcpu = v->cpu_usage_ns - s->ring_cpu_ns[oldest];
+	s->usage_nano_cores = (uint64_t)((long double)dcpu * (long double)NSEC_PER_SEC / (long double)dt);
 	s->rate_window_ns = dt;
 	s->has_rate = true;
+}
+
+static enum store_sweep sweep_of(enum sample_source source)
+{
+	return sample_source_from_runtime(source) ? STORE_SWEEP_RUNTIME : STORE_SWEEP_WALK;
+}
+
+static void series_mark_seen(struct store *st, struct series *s, enum sample_source source,
+			     const struct sample_time *at)
+{
+	s->sweep = sweep_of(source);
+	s->seen_round = st->round[s->sweep];
+	/* seen when its sweep saw it, even if the source's sample is older
+	 * (a runtime that caches its stats between our snapshots) */
+	uint64_t seen = at->monotonic_ns;
+	if (st->sweep_at[s->sweep].monotonic_ns > seen)
+		seen = st->sweep_at[s->sweep].monotonic_ns;
+	if (seen > s->seen_monotonic_ns)
+		s->seen_monotonic_ns = seen;
+	s->vanished = false;
+}
+
+static void series_record(struct store *st, struct series *s, enum sample_source source,
+			  const struct sample_time *at, const struct sample *sample)
+{
+	series_mark_seen(st, s, source, at);
+	if (!sample)
+		return;
+	/* read before a newer sample arrived (a late event): nothing to add */
+	if (s->has_sample && at->monotonic_ns < s->at.monotonic_ns)
+		return;
+	struct sample v = *sample;
+	if (source == SAMPLE_SOURCE_BPF_RMDIR && s->has_sample) {
+		/* the final CPU time on top of the last full values */
+		v = s->latest;
+		v.have |= SAMPLE_HAVE_CPU;
+		v.cpu_usage_ns = sample->cpu_usage_ns;
+	}
+	s->latest = v;
+	s->at = *at;
+	s->source = source;
+	s->has_sample = true;
+	ring_add(st, s, at->monotonic_ns, &v);
+}
+
+static void series_reset(struct series *s)
+{
+	uint64_t *mono = s->ring_monotonic_ns, *cpu = s->ring_cpu_ns;
+	uint32_t cap = s->ring_cap;
+	memset(s, 0, sizeof(*s));
+	s->ring_monotonic_ns = mono;
+	s->ring_cpu_ns = cpu;
+	s->ring_cap = cap;
 }
 
 int store_init(struct store *s, uint64_t window_ns, uint64_t interval_ns, struct cadet_error *err)
@@ -89,11 +141,11 @@ int store_init(struct store *s, uint64_t window_ns, uint64_t interval_ns, struct
 	if (interval_ns == 0 || window_ns == 0)
 		return cadet_error_set(err, EINVAL, "interval and window must be positive");
 	uint64_t cap = window_ns / interval_ns + 2;
-	if (cap > 4096)
-		return cadet_error_set(err, EINVAL, "window is more than 4094 intervals");
+	if (window_ns / interval_ns > STORE_MAX_WINDOW_INTERVALS)
+		return cadet_error_set(err, EINVAL, "window is more than %d intervals", STORE_MAX_WINDOW_INTERVALS);
 	s->window_ns = window_ns;
 	s->ring_cap = (uint32_t)cap;
-	if (series_init(&s->node, s->ring_cap, err) != 0 || series_init(&s->kubepods, s->ring_cap, err) != 0) {
+	if (series_init(&s->node, s->ring_cap, err) < 0 || series_init(&s->kubepods, s->ring_cap, err) < 0) {
 		store_free(s);
 		return -1;
 	}
@@ -127,36 +179,17 @@ void store_free(struct store *s)
 	memset(s, 0, sizeof(*s));
 }
 
-void store_begin_cycle(struct store *s, uint64_t monotonic_ns, uint64_t realtime_ns)
+void store_begin_sweep(struct store *s, enum store_sweep sweep, const struct sample_time *at)
 {
-	s->cycle_monotonic_ns = monotonic_ns;
-	s->cycle_realtime_ns = realtime_ns;
-	s->cycles++;
-	s->node.seen_this_cycle = false;
-	s->kubepods.seen_this_cycle = false;
-	for (size_t i = 0; i < s->n_pods; i++) {
-		struct store_pod *p = &s->pods[i];
-		p->series.seen_this_cycle = false;
-		for (size_t j = 0; j < p->n_containers; j++)
-			p->containers[j].series.seen_this_cycle = false;
-	}
+	s->round[sweep]++;
+	s->sweep_at[sweep] = *at;
+	if (sweep == STORE_SWEEP_WALK)
+		s->walks++;
 }
 
-int store_record_node(struct store *s, const struct cgroup_stats *stats, const struct node_info *info,
-		      struct cadet_error *err)
+void store_set_node_info(struct store *s, const struct node_info *info)
 {
-	(void)err;
-	series_record(s, &s->node, stats);
 	s->node_info = *info;
-	return 0;
-}
-
-int store_record_kubepods(struct store *s, const struct cgroup_stats *stats, struct cadet_error *err)
-{
-	(void)err;
-	series_record(s, &s->kubepods, stats);
-	s->has_kubepods = true;
-	return 0;
 }
 
 /* Binary search over an array of structs sorted by a `char *` member at
@@ -220,19 +253,19 @@ static int grow(void **array, size_t *cap, size_t n, size_t elem, struct cadet_e
 	return 0;
 }
 
-int store_record_pod(struct store *s, const char *uid, enum pod_qos qos, uint64_t cgroup_start_ns,
-		     const struct cgroup_stats *stats, struct store_pod **out, struct cadet_error *err)
+/* Finds or adds the pod with this uid. */
+static int pod_for(struct store *s, const char *uid, struct store_pod **out, struct cadet_error *err)
 {
 	bool found;
 	size_t i = pod_position(s, uid, &found);
 	if (!found) {
-		if (grow((void **)&s->pods, &s->cap_pods, s->n_pods, sizeof(*s->pods), err) != 0)
+		if (grow((void **)&s->pods, &s->cap_pods, s->n_pods, sizeof(*s->pods), err) < 0)
 			return -1;
 		struct store_pod pod = { 0 };
 		pod.uid = strdup(uid);
 		if (!pod.uid)
 			return cadet_error_set(err, ENOMEM, "pod %s", uid);
-		if (series_init(&pod.series, s->ring_cap, err) != 0) {
+		if (series_init(&pod.series, s->ring_cap, err) < 0) {
 			free(pod.uid);
 			return cadet_error_prefix(err, "pod %s", uid);
 		}
@@ -240,33 +273,25 @@ int store_record_pod(struct store *s, const char *uid, enum pod_qos qos, uint64_
 		s->pods[i] = pod;
 		s->n_pods++;
 	}
-	struct store_pod *p = &s->pods[i];
-	p->qos = qos;
-	p->cgroup_start_ns = cgroup_start_ns;
-	if (stats) {
-		series_record(s, &p->series, stats);
-		p->has_cgroup_series = true;
-	} else {
-		p->series.seen_this_cycle = true; /* present, just unreadable */
-	}
-	*out = p;
+	*out = &s->pods[i];
 	return 0;
 }
 
-int store_record_container(struct store *s, struct store_pod *pod, const char *id, uint64_t cgroup_start_ns,
-			   const struct cgroup_stats *stats, struct store_container **out, struct cadet_error *err)
+/* Finds or adds the container with this id in pod. */
+static int container_for(struct store *s, struct store_pod *pod, const char *id, struct store_container **out,
+			 struct cadet_error *err)
 {
 	bool found;
 	size_t i = container_position(pod, id, &found);
 	if (!found) {
 		if (grow((void **)&pod->containers, &pod->cap_containers, pod->n_containers,
-			 sizeof(*pod->containers), err) != 0)
+			 sizeof(*pod->containers), err) < 0)
 			return -1;
 		struct store_container c = { 0 };
 		c.id = strdup(id);
 		if (!c.id)
 			return cadet_error_set(err, ENOMEM, "container %s", id);
-		if (series_init(&c.series, s->ring_cap, err) != 0) {
+		if (series_init(&c.series, s->ring_cap, err) < 0) {
 			free(c.id);
 			return cadet_error_prefix(err, "container %s", id);
 		}
@@ -275,24 +300,69 @@ int store_record_container(struct store *s, struct store_pod *pod, const char *i
 		pod->containers[i] = c;
 		pod->n_containers++;
 	}
-	struct store_container *c = &pod->containers[i];
-	c->cgroup_start_ns = cgroup_start_ns;
-	series_record(s, &c->series, stats);
-	pod->series.seen_this_cycle = true;
-	*out = c;
+	*out = &pod->containers[i];
 	return 0;
 }
 
-/* True when a series unseen this cycle has outlived the window. */
-static bool series_expired(const struct store *s, struct series *se)
+int store_record(struct store *s, const struct sample_key *key, enum sample_source source,
+		 const struct sample_time *at, const struct sample *sample, struct cadet_error *err)
 {
-	if (se->seen_this_cycle)
-		return false;
-	se->vanished = true;
-	return s->cycle_monotonic_ns - se->sample_monotonic_ns > s->window_ns;
+	switch (key->kind) {
+	case SAMPLE_KEY_NODE:
+		series_record(s, &s->node, source, at, sample);
+		return 0;
+	case SAMPLE_KEY_KUBEPODS:
+		series_record(s, &s->kubepods, source, at, sample);
+		return 0;
+	case SAMPLE_KEY_POD:
+	case SAMPLE_KEY_CONTAINER:
+		break;
+	}
+	if (!key->pod_uid || (key->kind == SAMPLE_KEY_CONTAINER && !key->container_id))
+		return cadet_error_set(err, EINVAL, "sample key without %s", key->pod_uid ? "container id" : "pod uid");
+	struct store_pod *p;
+	if (pod_for(s, key->pod_uid, &p, err) < 0)
+		return -1;
+	if (key->qos != POD_QOS_UNKNOWN)
+		p->qos = key->qos;
+	if (key->kind == SAMPLE_KEY_POD) {
+		if (key->started_realtime_ns)
+			p->cgroup_start_ns = key->started_realtime_ns;
+		series_record(s, &p->series, source, at, sample);
+		return 0;
+	}
+	struct store_container *c;
+	if (container_for(s, p, key->container_id, &c, err) < 0)
+		return cadet_error_prefix(err, "pod %s", key->pod_uid);
+	if (key->started_realtime_ns)
+		c->cgroup_start_ns = key->started_realtime_ns;
+	series_record(s, &c->series, source, at, sample);
+	/* a pod is there while one of its containers is */
+	series_mark_seen(s, &p->series, source, at);
+	return 0;
 }
 
-void store_end_cycle(struct store *s)
+bool store_pod_walked(const struct store *s, const struct store_pod *p)
+{
+	return p->series.sweep == STORE_SWEEP_WALK && p->series.seen_round == s->round[STORE_SWEEP_WALK] &&
+	       !p->series.vanished;
+}
+
+/* Marks a series of the ending sweep that it did not see as vanished, and
+ * a runtime series the runtime has not refreshed for a window as stale;
+ * true when the series is vanished (or stale) and more than a window old. */
+static bool series_expired(const struct store *s, enum store_sweep sweep, struct series *se)
+{
+	uint64_t now = s->sweep_at[sweep].monotonic_ns;
+	uint64_t age = now > se->seen_monotonic_ns ? now - se->seen_monotonic_ns : 0;
+	if (se->sweep == sweep && se->seen_round != s->round[sweep])
+		se->vanished = true;
+	if (se->sweep == STORE_SWEEP_RUNTIME && sweep != STORE_SWEEP_RUNTIME && age > s->window_ns)
+		se->vanished = true; /* the runtime stopped answering */
+	return se->vanished && age > s->window_ns;
+}
+
+void store_end_sweep(struct store *s, enum store_sweep sweep)
 {
 	size_t kept_pods = 0;
 	for (size_t i = 0; i < s->n_pods; i++) {
@@ -300,22 +370,24 @@ void store_end_cycle(struct store *s)
 		size_t kept = 0;
 		for (size_t j = 0; j < p->n_containers; j++) {
 			struct store_container *c = &p->containers[j];
-			if (series_expired(s, &c->series)) {
+			if (series_expired(s, sweep, &c->series)) {
 				container_free(c);
 				continue;
 			}
 			p->containers[kept++] = *c;
 		}
 		p->n_containers = kept;
-		if (series_expired(s, &p->series) && p->n_containers == 0) {
+		if (series_expired(s, sweep, &p->series) && p->n_containers == 0) {
 			pod_free(p);
 			continue;
 		}
 		s->pods[kept_pods++] = *p;
 	}
 	s->n_pods = kept_pods;
-	if (!s->kubepods.seen_this_cycle)
-		s->has_kubepods = !series_expired(s, &s->kubepods) && s->has_kubepods;
+	if (series_expired(s, sweep, &s->node))
+		series_reset(&s->node);
+	if (series_expired(s, sweep, &s->kubepods))
+		series_reset(&s->kubepods);
 }
 
 size_t store_count_containers(const struct store *s)
@@ -391,19 +463,4 @@ void container_metadata_clear(struct container_metadata *m)
 {
 	free(m->name);
 	memset(m, 0, sizeof(*m));
-}
-
-const char *pod_qos_name(enum pod_qos qos)
-{
-	switch (qos) {
-	case POD_QOS_GUARANTEED:
-		return "Guaranteed";
-	case POD_QOS_BURSTABLE:
-		return "Burstable";
-	case POD_QOS_BESTEFFORT:
-		return "BestEffort";
-	case POD_QOS_UNKNOWN:
-		break;
-	}
-	return "Unknown";
 }

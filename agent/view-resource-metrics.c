@@ -7,8 +7,9 @@
 #include <errno.h>
 #include <inttypes.h>
 
-#include "agent/prom-format.h"
+#include "agent/view-prom-format.h"
 #include "agent/views.h"
+#include "common/duration.h"
 
 static void append_float(struct strbuf *sb, double v)
 {
@@ -22,7 +23,7 @@ static void append_sample_end(struct strbuf *sb, double v, uint64_t realtime_ns)
 	strbuf_puts(sb, " ");
 	append_float(sb, v);
 	if (realtime_ns)
-		strbuf_printf(sb, " %" PRIu64 "\n", (uint64_t)(realtime_ns / 1000000ULL));
+		strbuf_printf(sb, " %" PRIu64 "\n", (uint64_t)(realtime_ns / NSEC_PER_MSEC));
 	else
 		strbuf_puts(sb, "\n");
 }
@@ -48,7 +49,7 @@ static void append_labels(struct strbuf *sb, const char *name, const struct stor
 
 static bool has_cpu_and_memory(const struct series *se)
 {
-	uint32_t need = CGROUP_HAVE_CPU | CGROUP_HAVE_MEMORY;
+	uint32_t need = SAMPLE_HAVE_CPU | SAMPLE_HAVE_MEMORY;
 	return (se->latest.have & need) == need;
 }
 
@@ -75,24 +76,24 @@ static void append_containers(struct strbuf *sb, const struct store *s, enum con
 			if (!container_reported(c))
 				continue;
 			const struct series *se = &c->series;
-			if (m == C_SWAP && !(se->latest.have & CGROUP_HAVE_SWAP))
+			if (m == C_SWAP && !(se->latest.have & SAMPLE_HAVE_SWAP))
 				continue;
 			append_labels(sb, names[m], p, c);
 			switch (m) {
 			case C_CPU:
-				append_sample_end(sb, (double)se->latest.cpu_usage_ns / 1e9, se->sample_realtime_ns);
+				append_sample_end(sb, (double)se->latest.cpu_usage_ns / (double)NSEC_PER_SEC, se->at.realtime_ns);
 				break;
 			case C_MEMORY:
-				append_sample_end(sb, (double)se->latest.memory_working_set_bytes, se->sample_realtime_ns);
+				append_sample_end(sb, (double)se->latest.memory_working_set_bytes, se->at.realtime_ns);
 				break;
 			case C_START:
-				append_sample_end(sb, (double)view_container_start_ns(c) / 1e9, 0);
+				append_sample_end(sb, (double)view_container_start_ns(c) / (double)NSEC_PER_SEC, 0);
 				break;
 			case C_SWAP:
-				append_sample_end(sb, (double)se->latest.swap_usage_bytes, se->sample_realtime_ns);
+				append_sample_end(sb, (double)se->latest.swap_usage_bytes, se->at.realtime_ns);
 				break;
 			case C_OOM:
-				append_sample_end(sb, (double)c->oom_events, se->sample_realtime_ns);
+				append_sample_end(sb, (double)c->oom_events, se->at.realtime_ns);
 				break;
 			}
 		}
@@ -104,14 +105,14 @@ static void append_pods(struct strbuf *sb, const struct store *s, bool cpu)
 	const char *name = cpu ? "pod_cpu_usage_seconds_total" : "pod_memory_working_set_bytes";
 	for (size_t i = 0; i < s->n_pods; i++) {
 		const struct store_pod *p = &s->pods[i];
-		if (!p->has_cgroup_series || !has_cpu_and_memory(&p->series))
+		if (!p->series.has_sample || !has_cpu_and_memory(&p->series))
 			continue;
 		append_labels(sb, name, p, NULL);
 		const struct series *se = &p->series;
 		if (cpu)
-			append_sample_end(sb, (double)se->latest.cpu_usage_ns / 1e9, se->sample_realtime_ns);
+			append_sample_end(sb, (double)se->latest.cpu_usage_ns / (double)NSEC_PER_SEC, se->at.realtime_ns);
 		else
-			append_sample_end(sb, (double)se->latest.memory_working_set_bytes, se->sample_realtime_ns);
+			append_sample_end(sb, (double)se->latest.memory_working_set_bytes, se->at.realtime_ns);
 	}
 }
 
@@ -120,7 +121,7 @@ static bool any_container_swap(const struct store *s)
 	for (size_t i = 0; i < s->n_pods; i++)
 		for (size_t j = 0; j < s->pods[i].n_containers; j++)
 			if (container_reported(&s->pods[i].containers[j]) &&
-			    (s->pods[i].containers[j].series.latest.have & CGROUP_HAVE_SWAP))
+			    (s->pods[i].containers[j].series.latest.have & SAMPLE_HAVE_SWAP))
 				return true;
 	return false;
 }
@@ -150,16 +151,16 @@ int view_resource_metrics_render(const struct store *s, bool scrape_error, struc
 		prom_append_header(out, "node_cpu_usage_seconds_total", "counter",
 				   "[STABLE] Cumulative cpu time consumed by the node in core-seconds");
 		strbuf_puts(out, "node_cpu_usage_seconds_total");
-		append_sample_end(out, (double)node->latest.cpu_usage_ns / 1e9, node->sample_realtime_ns);
+		append_sample_end(out, (double)node->latest.cpu_usage_ns / (double)NSEC_PER_SEC, node->at.realtime_ns);
 		prom_append_header(out, "node_memory_working_set_bytes", "gauge",
 				   "[STABLE] Current working set of the node in bytes");
 		strbuf_puts(out, "node_memory_working_set_bytes");
-		append_sample_end(out, (double)node->latest.memory_working_set_bytes, node->sample_realtime_ns);
+		append_sample_end(out, (double)node->latest.memory_working_set_bytes, node->at.realtime_ns);
 		if (s->node_info.has_swap) {
 			prom_append_header(out, "node_swap_usage_bytes", "gauge",
 					   "[ALPHA] Current swap usage of the node in bytes. Reported only on non-windows systems");
 			strbuf_puts(out, "node_swap_usage_bytes");
-			append_sample_end(out, (double)s->node_info.swap_usage_bytes, node->sample_realtime_ns);
+			append_sample_end(out, (double)s->node_info.swap_usage_bytes, node->at.realtime_ns);
 		}
 	}
 	prom_append_header(out, "pod_cpu_usage_seconds_total", "counter",

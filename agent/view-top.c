@@ -10,14 +10,14 @@
 static void format_cpu(const struct series *se, char *out, size_t size)
 {
 	if (se->has_rate)
-		snprintf(out, size, "%" PRIu64 "m", (uint64_t)(se->usage_nano_cores / 1000000ULL));
+		snprintf(out, size, "%" PRIu64 "m", (uint64_t)(se->usage_nano_cores / 1000000ULL) /* nanocores per millicore */);
 	else
 		snprintf(out, size, "-");
 }
 
 static void format_memory(const struct series *se, char *out, size_t size)
 {
-	if (se->latest.have & CGROUP_HAVE_MEMORY)
+	if (se->latest.have & SAMPLE_HAVE_MEMORY)
 		snprintf(out, size, "%" PRIu64 "Mi", (uint64_t)(se->latest.memory_working_set_bytes / (1024 * 1024)));
 	else
 		snprintf(out, size, "-");
@@ -32,7 +32,7 @@ int view_top_render(const struct store *s, struct strbuf *out, struct cadet_erro
 	strbuf_printf(out, "%-20s %-44s %-12s %-14s\n", "(node)", "-", cpu, mem);
 	for (size_t i = 0; i < s->n_pods; i++) {
 		const struct store_pod *p = &s->pods[i];
-		if (!p->has_cgroup_series)
+		if (!p->series.has_sample)
 			continue;
 		format_cpu(&p->series, cpu, sizeof(cpu));
 		format_memory(&p->series, mem, sizeof(mem));

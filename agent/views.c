@@ -62,7 +62,7 @@ const struct strbuf *agent_views_get(struct agent_views *v, enum view_kind kind,
 	uint64_t start = clock_monotonic_ns();
 	struct strbuf fresh;
 	strbuf_init(&fresh);
-	if (render_one(v, kind, &fresh, err) != 0) {
+	if (render_one(v, kind, &fresh, err) < 0) {
 		strbuf_free(&fresh);
 		return NULL;
 	}

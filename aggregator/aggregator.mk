@@ -12,7 +12,7 @@ BINS += $(AGG_BIN)
 TEST_LIBS += $(AGG_LIB)
 
 $(AGG_LIB): $(AGG_OBJS)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(AGG_BIN): $(BUILD)/obj/aggregator/main.o $(AGG_LIB) $(PROTO_LIB) $(COMMON_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread

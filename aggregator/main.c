@@ -284,7 +284,6 @@ static int run(const struct options *opt)
 		.cert_file = opt->grpc_cert_file,
 		.key_file = opt->grpc_key_file,
 		.client_ca_file = opt->grpc_client_ca_file,
-		.metric_resolution_ns = res,
 		.stats = &stats,
 	};
 	if (push_server_start(&pcfg, store, &push, &err) < 0) {

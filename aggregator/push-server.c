@@ -82,7 +82,6 @@ struct push_server {
 	struct agg_store *store;
 	struct agg_stats *stats;
 	struct agg_stats own_stats; /* when the caller gave none */
-	uint64_t metric_resolution_ns;
 	int port;
 };
 
@@ -162,7 +161,6 @@ static void finish(struct push_call *pc, grpc_status_code status, const char *me
 	if (status == GRPC_STATUS_OK) {
 		Cadet__V1__PushAck ack = CADET__V1__PUSH_ACK__INIT;
 		ack.reports_accepted = pc->reports;
-		ack.metric_resolution_ns = pc->srv->metric_resolution_ns;
 		size_t len = cadet__v1__push_ack__get_packed_size(&ack);
 		grpc_slice slice = grpc_slice_malloc(len);
 		cadet__v1__push_ack__pack(&ack, GRPC_SLICE_START_PTR(slice));
@@ -375,7 +373,6 @@ int push_server_start(const struct push_server_config *cfg, struct agg_store *st
 	}
 	srv->store = store;
 	srv->stats = cfg->stats ? cfg->stats : &srv->own_stats;
-	srv->metric_resolution_ns = cfg->metric_resolution_ns;
 	srv->shutdown_tag = (struct tag){ TAG_SHUTDOWN, NULL };
 	atomic_init(&srv->shutting_down, false);
 

@@ -15,7 +15,6 @@ struct push_server_config {
 	const char *cert_file;       /* NULL: plaintext */
 	const char *key_file;
 	const char *client_ca_file;  /* NULL: no client certificates; else required and verified */
-	uint64_t metric_resolution_ns;
 	struct agg_stats *stats;     /* counters to bump, or NULL */
 };
 

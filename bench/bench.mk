@@ -2,9 +2,9 @@
 # runs every benchmark script in order and prints their tables.
 BENCH_TOOLS := $(BUILD)/bench/collect-bench $(BUILD)/bench/cri-client-bench
 
-$(BUILD)/bench/collect-bench: bench/collect-bench.c $(AGENT_LIB) $(AGENT_EXTRA_LIBS) $(PROTO_LIB) $(COMMON_LIB)
+$(BUILD)/bench/collect-bench: bench/collect-bench.c $(AGENT_LIB) $(PROTO_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(AGENT_LIB) $(AGENT_EXTRA_LIBS) $(PROTO_LIB) $(COMMON_LIB) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(AGENT_LIB) $(PROTO_LIB) $(COMMON_LIB) $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/bench/cri-client-bench: bench/cri-client-bench.c $(AGENT_LIB) $(PROTO_LIB) $(COMMON_LIB) $(GENERATED)
 	@mkdir -p $(dir $@)

@@ -34,10 +34,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/bpf-cgroup-events.h"
-#include "agent/bpf-cgroup-iter.h"
-#include "agent/bpf-usage.h"
-#include "agent/cgroup.h"
+#include "agent/collect-bpf-cgroup-events.h"
+#include "agent/collect-bpf-cgroup-iter.h"
+#include "agent/collect-bpf-usage.h"
+#include "agent/collect-cgroup.h"
 #include "common/timefmt.h"
 
 static const char *const hiers[] = { "cpuacct", "cpu", "memory", "pids", "unified" };
@@ -259,7 +259,7 @@ int main(int argc, char **argv)
 	int *fds = calloc((size_t)n_ctr * 2, sizeof(int));
 	struct cgroup_collector *coll = NULL;
 	struct cgroup_handle **handles = NULL;
-	struct cgroup_stats *last_full = calloc((size_t)n_ctr, sizeof(*last_full));
+	struct sample *last_full = calloc((size_t)n_ctr, sizeof(*last_full));
 	struct bpf_usage *usage = NULL;
 	if (!last_full || bpf_usage_open("/sys/fs/cgroup", false, base_rel, &usage, &err) != 0) {
 		fprintf(stderr, "bpf-bench: usage reader: %s\n", last_full ? err.msg : "no memory");
@@ -284,7 +284,7 @@ int main(int argc, char **argv)
 	/* without handles (fd limit), ubpf still runs against a last full read
 	 * that had CPU and memory */
 	for (int i = 0; i < n_ctr; i++)
-		last_full[i].have = CGROUP_HAVE_CPU | CGROUP_HAVE_MEMORY;
+		last_full[i].have = SAMPLE_HAVE_CPU | SAMPLE_HAVE_MEMORY;
 	if (files_ok) {
 		handles = calloc((size_t)n_ctr, sizeof(*handles));
 		if (!handles || cgroup_collector_open("/sys/fs/cgroup", &coll, &err) != 0) {
@@ -347,14 +347,14 @@ int main(int argc, char **argv)
 		if (files_ok) {
 			t = clock_monotonic_ns();
 			for (int i = 0; i < n_ctr; i++) {
-				struct cgroup_stats st;
+				struct sample st;
 				if (cgroup_handle_read(coll, handles[i], &st, &err) == 0)
 					sink += st.cpu_usage_ns;
 			}
 			times[M_FILES][r] = clock_monotonic_ns() - t;
 			t = clock_monotonic_ns();
 			for (int i = 0; i < n_ctr; i++) {
-				struct cgroup_stats st;
+				struct sample st;
 				if (cgroup_handle_read_usage(coll, handles[i], &last_full[i], &st, &err) == 0)
 					sink += st.cpu_usage_ns;
 			}
@@ -367,7 +367,7 @@ int main(int argc, char **argv)
 		}
 		for (int i = 0; i < n_ctr; i++) {
 			char rel[200];
-			struct cgroup_stats st;
+			struct sample st;
 			fmt_path(rel, sizeof(rel), "%s/pod%05d/c%d", base_rel, i / 2, i % 2);
 			if (bpf_usage_apply(usage, rel, &last_full[i], &st))
 				sink += st.cpu_usage_ns;

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/collect.h"
+#include "agent/cycle.h"
 #include "agent/store.h"
 #include "agent/views.h"
 #include "common/log.h"

@@ -25,7 +25,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "agent/cri-client.h"
+#include "agent/collect-cri-client.h"
 #include "common/log.h"
 #include "common/timefmt.h"
 

@@ -2,7 +2,7 @@
 # with clang for the BPF target (always clang, whatever CC is, and never with
 # the user-space CFLAGS or sanitizer flags) against a vmlinux.h dumped from
 # the running kernel's BTF, then wrapped by bpftool into a skeleton header
-# $(BUILD)/gen/NAME.skel.h that agent/bpf-NAME.c includes. Everything here
+# $(BUILD)/gen/NAME.skel.h that agent/collect-bpf-NAME.c includes. Everything here
 # is generated into the build directory; nothing generated enters git.
 PKGS += libbpf
 
@@ -43,6 +43,6 @@ $(BUILD)/gen/%.skel.h: $(BUILD)/gen/%.bpf.o
 BPF_BENCH := $(BUILD)/bench/bpf-bench
 $(BPF_BENCH): bench/bpf-bench.c bins
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(AGENT_LIB) $(AGENT_EXTRA_LIBS) $(PROTO_LIB) $(COMMON_LIB) \
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(AGENT_LIB) $(PROTO_LIB) $(COMMON_LIB) \
 		$(LDFLAGS) $(LDLIBS)
 bench-tools: $(BPF_BENCH)

@@ -1,5 +1,5 @@
 /* cgroup-events.h: the record bpf/cgroup-events.bpf.c sends through its ring
- * buffer and agent/bpf-cgroup-events.c reads, one per cgroup mkdir, cgroup
+ * buffer and agent/collect-bpf-cgroup-events.c reads, one per cgroup mkdir, cgroup
  * rmdir or OOM kill. Shared by both sides; nothing else lives here. The user
  * side includes <linux/types.h> first. */
 #ifndef CADET_BPF_CGROUP_EVENTS_H

@@ -1,5 +1,5 @@
 /* cgroup-iter.h: the record bpf/cgroup-iter.bpf.c sends through its ring
- * buffer for each cgroup of a walk, read by agent/bpf-cgroup-iter.c. Shared
+ * buffer for each cgroup of a walk, read by agent/collect-bpf-cgroup-iter.c. Shared
  * by both sides; nothing else lives here. The user side includes
  * <linux/types.h> first. */
 #ifndef CADET_BPF_CGROUP_ITER_H

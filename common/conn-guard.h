@@ -11,9 +11,9 @@
  *    its connection for ever.
  *
  * The server hands each new connection's bufferevent to conn_guard_track
- * from evhttp's bufferevent callback. The guard outlives its server while
- * connections it counted are being torn down; conn_guard_release lets go
- * of it. */
+ * from evhttp's bufferevent callback. At shutdown the server calls
+ * conn_guard_detach before evhttp_free (which closes every connection and
+ * frees the listener) and conn_guard_free after it. */
 #ifndef CADET_CONN_GUARD_H
 #define CADET_CONN_GUARD_H
 

@@ -1,8 +1,10 @@
 /* error.h: the one error type of cadet.
  *
- * Every fallible function returns int (0 on success, -1 on failure) and
- * fills a struct cadet_error: the errno of the cause (0 when there is none)
- * plus a message that names what failed and where (file, cgroup, peer).
+ * Every fallible function returns int: -1 (any negative value) on failure,
+ * 0 (or a non-negative result, such as "1: the file was there") on
+ * success, so callers test `< 0`. On failure it fills a struct
+ * cadet_error: the errno of the cause (0 when there is none) plus a
+ * message that names what failed and where (file, cgroup, peer).
  * Callers add context with cadet_error_prefix() and pass it up; only the top
  * level logs. */
 #ifndef CADET_ERROR_H

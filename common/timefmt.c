@@ -22,9 +22,22 @@ uint64_t clock_realtime_ns(void)
 	return clock_ns(CLOCK_REALTIME);
 }
 
-struct timespec clock_realtime_after(uint64_t ns)
+int cond_init_monotonic(pthread_cond_t *cond)
 {
-	uint64_t t = clock_realtime_ns() + ns;
+	pthread_condattr_t attr;
+	int r = pthread_condattr_init(&attr);
+	if (r != 0)
+		return -r;
+	r = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (r == 0)
+		r = pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+	return -r;
+}
+
+struct timespec clock_monotonic_after(uint64_t ns)
+{
+	uint64_t t = clock_monotonic_ns() + ns;
 	return (struct timespec){ .tv_sec = (time_t)(t / 1000000000ULL), .tv_nsec = (long)(t % 1000000000ULL) };
 }
 

@@ -18,4 +18,4 @@ $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) $(CPPFLAGS) -std=gnu11 $(CFLAGS) $(SAN_FLAGS) -w $(shell $(PKG_CONFIG) --cflags libprotobuf-c) -c -o $@ $<
 
 $(PROTO_LIB): $(PROTO_OBJS)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^

@@ -29,7 +29,7 @@ FUZZ_RUN_FLAGS := -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 .PHONY: fuzz fuzz-smoke fuzz-build
 fuzz-build: $(FUZZ_BINS)
 
-$(FUZZ_DIR)/obj/%.o: %.c $(GENERATED)
+$(FUZZ_DIR)/obj/%.o: %.c | $(GENERATED)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
@@ -43,7 +43,7 @@ $(FUZZ_DIR)/obj/gen/%.o: $(BUILD)/gen/%.c
 $(FUZZ_LIB): $(FUZZ_OBJS)
 	$(AR) rcs $@ $^
 
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/http-rig.h $(FUZZ_LIB) $(GENERATED)
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/http-rig.h $(FUZZ_LIB) | $(GENERATED)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) \
 		$(LDFLAGS) $(LDLIBS) -lpthread
 

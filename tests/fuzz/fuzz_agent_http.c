@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/collect.h"
-#include "agent/http-endpoints.h"
+#include "agent/cycle.h"
+#include "agent/wire-http.h"
 #include "agent/store.h"
 #include "agent/views.h"
 #include "common/duration.h"

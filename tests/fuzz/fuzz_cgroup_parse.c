@@ -1,5 +1,5 @@
 /* fuzz_cgroup_parse.c: libFuzzer target for the strict cgroup and procfs
- * file parsers (agent/cgroup-parse.h). Every input is given, as a whole
+ * file parsers (agent/collect-parse.h). Every input is given, as a whole
  * file's bytes, to each parser in turn: parse_single_u64 (with and without
  * "max"), parse_flat_keyed with the keys the v1 and v2 readers ask for,
  * parse_psi, parse_meminfo and parse_proc_stat. libFuzzer's buffer has
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/cgroup-parse.h"
+#include "agent/collect-parse.h"
 
 static const char *const stat_keys[] = {
 	"usage_usec", "user_usec", "system_usec", "nr_periods", "nr_throttled", "throttled_usec",

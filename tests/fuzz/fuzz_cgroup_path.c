@@ -1,5 +1,5 @@
 /* fuzz_cgroup_path.c: libFuzzer target for the kubepods cgroup path
- * classifier (agent/cgroup-path.h). The input, cut at its first NUL, is a
+ * classifier (agent/collect-cgroup-path.h). The input, cut at its first NUL, is a
  * path relative to a hierarchy root. The classifier must never fail or write
  * past its fixed buffers, and what it returns must be consistent: a pod uid
  * exactly for pods and containers, a container id exactly for containers,
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/cgroup-path.h"
+#include "agent/collect-cgroup-path.h"
 
 static int only(const char *s, const char *allowed)
 {

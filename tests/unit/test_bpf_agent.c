@@ -1,5 +1,5 @@
 /* test_bpf_agent.c: BPF events applied to a real collection and store
- * (agent/bpf-agent.c) on this machine's cgroups (root, kernel with BTF,
+ * (agent/collect-bpf.c) on this machine's cgroups (root, kernel with BTF,
  * hybrid layout; skipped otherwise).
  *
  * A container cgroup under kubepods/burstable/pod<uid> that is created,
@@ -17,8 +17,8 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 
-#include "agent/bpf-agent.h"
-#include "agent/collect.h"
+#include "agent/collect-bpf.h"
+#include "agent/cycle.h"
 #include "agent/store.h"
 #include "bpf-test-cgroup.h"
 #include "common/timefmt.h"
@@ -162,7 +162,7 @@ static void test_short_lived_container_reported(void **state)
 	assert_non_null(pod);
 	struct store_container *c = store_find_container(pod, id);
 	assert_non_null(c);
-	assert_true(c->series.latest.have & CGROUP_HAVE_CPU);
+	assert_true(c->series.latest.have & SAMPLE_HAVE_CPU);
 	fprintf(stderr, "final sample: %" PRIu64 " ns of CPU\n", c->series.latest.cpu_usage_ns);
 	assert_true(c->series.latest.cpu_usage_ns >= 500000000ull);
 	assert_true(c->series.latest.cpu_usage_ns < 650000000ull);

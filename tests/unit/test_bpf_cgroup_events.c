@@ -16,7 +16,7 @@
 #include <poll.h>
 #include <sys/mman.h>
 
-#include "agent/bpf-cgroup-events.h"
+#include "agent/collect-bpf-cgroup-events.h"
 #include "bpf-test-cgroup.h"
 #include "common/timefmt.h"
 

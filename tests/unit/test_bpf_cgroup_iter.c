@@ -1,5 +1,5 @@
 /* test_bpf_cgroup_iter.c: the BPF cgroup iterator against the file
- * collector (agent/cgroup.h) on real cgroups (root, kernel with BTF;
+ * collector (agent/collect-cgroup.h) on real cgroups (root, kernel with BTF;
  * skipped otherwise).
  *
  * A small kubepods-like tree (two pods, three containers) is made at the
@@ -16,8 +16,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "agent/bpf-cgroup-iter.h"
-#include "agent/cgroup.h"
+#include "agent/collect-bpf-cgroup-iter.h"
+#include "agent/collect-cgroup.h"
 #include "bpf-test-cgroup.h"
 
 static const char *const tree[] = { "pod-a", "pod-a/c1", "pod-a/c2", "pod-b", "pod-b/c3" };
@@ -133,7 +133,7 @@ static void walk_hierarchy(const char *dir, struct walk *w)
 }
 
 /* Reads a test cgroup with the file collector. */
-static void read_files(struct fixture *f, const char *sub, struct cgroup_stats *st)
+static void read_files(struct fixture *f, const char *sub, struct sample *st)
 {
 	struct cadet_error err = { 0 };
 	struct cgroup_handle *h = NULL;
@@ -176,9 +176,9 @@ static void test_cpuacct_agrees_with_files(void **state)
 	walk_hierarchy(f->base[0], &w);
 	assert_tree(&w, f->base[0]);
 	for (int i = 0; i < w.n; i++) {
-		struct cgroup_stats st;
+		struct sample st;
 		read_files(f, w.e[i].relpath, &st);
-		assert_true(w.e[i].has_cpu && (st.have & CGROUP_HAVE_CPU));
+		assert_true(w.e[i].has_cpu && (st.have & SAMPLE_HAVE_CPU));
 		assert_false(w.e[i].has_memory);
 		assert_cpu_close(w.e[i].cpu_usage_ns, st.cpu_usage_ns, w.e[i].relpath[0] ? w.e[i].relpath : "(base)");
 	}
@@ -193,7 +193,7 @@ static void test_cgroup2_agrees_with_files(void **state)
 	walk_hierarchy(f->base[2], &w);
 	assert_tree(&w, f->base[2]);
 	for (int i = 0; i < w.n; i++) {
-		struct cgroup_stats st;
+		struct sample st;
 		uint64_t usage_usec = 0;
 		char dir[700];
 		read_files(f, w.e[i].relpath, &st);
@@ -214,9 +214,9 @@ static void test_memory_equals_files(void **state)
 	walk_hierarchy(f->base[1], &w);
 	assert_tree(&w, f->base[1]);
 	for (int i = 0; i < w.n; i++) {
-		struct cgroup_stats before, after;
+		struct sample before, after;
 		read_files(f, w.e[i].relpath, &before);
-		assert_true(w.e[i].has_memory && (before.have & CGROUP_HAVE_MEMORY));
+		assert_true(w.e[i].has_memory && (before.have & SAMPLE_HAVE_MEMORY));
 		assert_false(w.e[i].has_cpu);
 		/* sleeping tasks: the counter holds still; if it moved, walk again */
 		if (w.e[i].memory_usage_bytes != before.memory_usage_bytes) {

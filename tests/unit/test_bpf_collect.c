@@ -17,7 +17,7 @@
 
 #include <sys/resource.h>
 
-#include "agent/collect.h"
+#include "agent/cycle.h"
 #include "agent/store.h"
 #include "bpf-test-cgroup.h"
 #include "common/timefmt.h"
@@ -37,7 +37,7 @@ static const struct store_container *find(struct store *s, const char *uid, cons
 }
 
 struct result {
-	struct cgroup_stats stats; /* the container's after the second cycle */
+	struct sample stats; /* the container's after the second cycle */
 	uint64_t bpf_reads;
 };
 
@@ -111,13 +111,13 @@ static void test_bpf_cycle_equals_file_cycle(void **state)
 		if (memcmp(&with_bpf.stats, &files_only.stats, sizeof(with_bpf.stats)) == 0)
 			break;
 	}
-	const struct cgroup_stats *a = &with_bpf.stats, *b = &files_only.stats;
+	const struct sample *a = &with_bpf.stats, *b = &files_only.stats;
 	fprintf(stderr, "bpf: cpu %" PRIu64 " ns, memory %" PRIu64 ", working set %" PRIu64 "; %" PRIu64
 		" reads from BPF\n", a->cpu_usage_ns, a->memory_usage_bytes, a->memory_working_set_bytes,
 		with_bpf.bpf_reads);
 	fprintf(stderr, "kernel: cpu %" PRIu64 " ns, memory %" PRIu64 ", working set %" PRIu64 " (after)\n",
 		after.cpu_usage_ns, after.memory_usage_bytes, after.memory_working_set_bytes);
-	const struct cgroup_stats *both[] = { a, b };
+	const struct sample *both[] = { a, b };
 	for (size_t i = 0; i < 2; i++) {
 		assert_true(tcg_between(before.cpu_usage_ns, both[i]->cpu_usage_ns, after.cpu_usage_ns));
 		assert_true(tcg_between(before.memory_usage_bytes, both[i]->memory_usage_bytes, after.memory_usage_bytes));

@@ -15,8 +15,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "agent/bpf-usage.h"
-#include "agent/cgroup.h"
+#include "agent/collect-bpf-usage.h"
+#include "agent/collect-cgroup.h"
 #include "bpf-test-cgroup.h"
 
 static const char *const hiers[] = { "cpu", "cpuacct", "memory", "pids", "unified" };
@@ -103,7 +103,7 @@ static void test_same_stats_as_files(void **state)
 	for (size_t i = 0; i < N_TREE; i++) {
 		char rel[300];
 		struct cgroup_handle *h = NULL;
-		struct cgroup_stats full, from_files, from_bpf;
+		struct sample full, from_files, from_bpf;
 		struct tcg_kernel_usage before = { 0 }, after = { 0 };
 		tcg_fmt(rel, sizeof(rel), "%s%s%s", f->subtree, tree[i][0] ? "/" : "", tree[i]);
 		if (cgroup_handle_open(f->files, rel, &h, &err) != 0 || cgroup_handle_read(f->files, h, &full, &err) != 0)
@@ -142,7 +142,7 @@ static void test_unknown_paths_refused(void **state)
 {
 	struct fixture *f = *state;
 	struct cadet_error err = { 0 };
-	struct cgroup_stats last = { .have = CGROUP_HAVE_CPU | CGROUP_HAVE_MEMORY }, out;
+	struct sample last = { .have = SAMPLE_HAVE_CPU | SAMPLE_HAVE_MEMORY }, out;
 	char rel[300], path[1024];
 
 	tcg_fmt(rel, sizeof(rel), "%s/pod-b/gone", f->subtree);

@@ -1,4 +1,4 @@
-/* test_cgroup_parse.c: every parser in agent/cgroup-parse.h on the text of
+/* test_cgroup_parse.c: every parser in agent/collect-parse.h on the text of
  * real kernel files and on broken variants of it.
  *
  * Covers parse_u64 (digits only, UINT64_MAX exactly, one past it and 20+
@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/cgroup-parse.h"
+#include "agent/collect-parse.h"
 
 /* A copy of s without its terminating NUL, in its own heap block, so that
  * ASan catches a parser that reads one byte past the end. */

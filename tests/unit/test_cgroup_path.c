@@ -1,4 +1,4 @@
-/* test_cgroup_path.c: the kubepods path classifier (agent/cgroup-path.h)
+/* test_cgroup_path.c: the kubepods path classifier (agent/collect-cgroup-path.h)
  * for both kubelet cgroup drivers.
  *
  * cgroupfs: kubepods, kubepods/burstable, kubepods/besteffort, guaranteed
@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/cgroup-path.h"
+#include "agent/collect-cgroup-path.h"
 
 #define UID "1e4a3c52-9f3b-4c6e-8a2d-5b7f0e9d1c2a"
 #define UID_SYSTEMD "1e4a3c52_9f3b_4c6e_8a2d_5b7f0e9d1c2a"

@@ -6,7 +6,7 @@
  * Covers layout detection (v2 from cgroup.controllers, v1 from a cpuacct or
  * cpu,cpuacct controller, hybrid from v1 plus unified/cgroup.controllers,
  * nothing recognisable, missing root, root not a directory); every field of
- * a full v2 and v1 read (CPU total, user/system, throttling, memory usage,
+ * a full v2 and v1 read (CPU total, throttling, memory usage,
  * working set = usage - inactive_file floored at 0, rss, faults, limits
  * with v2 "max" and v1's 9223372036854771712 meaning none, swap, pids, PSI
  * from the cgroup2 side in hybrid); missing optional files tolerated and a
@@ -32,7 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/cgroup.h"
+#include "agent/collect-cgroup.h"
 
 #define POD "kubepods/burstable/pod1e4a3c52-9f3b-4c6e-8a2d-5b7f0e9d1c2a"
 #define CTR POD "/4f1c5d0b8e2a"
@@ -142,7 +142,7 @@ static void open_handle(struct fixture *f, const char *rel)
 		fail_msg("cgroup_handle_open %s: %s", rel, err.msg);
 }
 
-static void read_ok(struct fixture *f, struct cgroup_stats *st)
+static void read_ok(struct fixture *f, struct sample *st)
 {
 	struct cadet_error err = { 0 };
 	if (cgroup_handle_read(f->c, f->h, st, &err) != 0)
@@ -153,7 +153,7 @@ static void read_ok(struct fixture *f, struct cgroup_stats *st)
 static void read_fails(struct fixture *f, int errnum, const char *file, const char *cgroup)
 {
 	struct cadet_error err = { 0 };
-	struct cgroup_stats st;
+	struct sample st;
 	if (cgroup_handle_read(f->c, f->h, &st, &err) == 0)
 		fail_msg("%s in %s: read succeeded, want an error", file, cgroup);
 	if (err.errnum != errnum)
@@ -161,12 +161,6 @@ static void read_fails(struct fixture *f, int errnum, const char *file, const ch
 	assert_false(cgroup_error_is_vanished(err.errnum));
 	if (!strstr(err.msg, file) || !strstr(err.msg, cgroup))
 		fail_msg("message does not name %s in %s: %s", file, cgroup, err.msg);
-}
-
-static uint64_t ns_per_tick(void)
-{
-	long hz = sysconf(_SC_CLK_TCK);
-	return hz > 0 ? 1000000000ULL / (uint64_t)hz : 10000000ULL;
 }
 
 static const char psi_some_full[] = "some avg10=1.50 avg60=0.75 avg300=0.25 total=123456\n"
@@ -221,15 +215,13 @@ static void test_v2_read_all_fields(void **state)
 	make_v2(f);
 	open_collector(f, CGROUP_LAYOUT_V2);
 	open_handle(f, CTR);
-	struct cgroup_stats st;
+	struct sample st;
 	read_ok(f, &st);
-	uint32_t want = CGROUP_HAVE_CPU | CGROUP_HAVE_CPU_SPLIT | CGROUP_HAVE_THROTTLE | CGROUP_HAVE_MEMORY |
-			CGROUP_HAVE_MEMORY_LIMIT | CGROUP_HAVE_PIDS | CGROUP_HAVE_CPU_PSI | CGROUP_HAVE_MEMORY_PSI |
-			CGROUP_HAVE_IO_PSI | CGROUP_HAVE_SWAP;
+	uint32_t want = SAMPLE_HAVE_CPU | SAMPLE_HAVE_THROTTLE | SAMPLE_HAVE_MEMORY |
+			SAMPLE_HAVE_MEMORY_LIMIT | SAMPLE_HAVE_PIDS | SAMPLE_HAVE_CPU_PSI | SAMPLE_HAVE_MEMORY_PSI |
+			SAMPLE_HAVE_IO_PSI | SAMPLE_HAVE_SWAP;
 	assert_int_equal(st.have, want);
 	assert_true(st.cpu_usage_ns == 2500000000ULL);
-	assert_true(st.cpu_user_ns == 1500000000ULL);
-	assert_true(st.cpu_system_ns == 1000000000ULL);
 	assert_true(st.cpu_periods == 100);
 	assert_true(st.cpu_throttled_periods == 7);
 	assert_true(st.cpu_throttled_ns == 350000000ULL);
@@ -254,10 +246,9 @@ static void test_v2_read_all_fields(void **state)
 	put(f, CTR "/memory.max", "max\n");
 	read_ok(f, &st);
 	assert_true(st.cpu_usage_ns == 3000000000ULL);
-	assert_false(st.have & CGROUP_HAVE_CPU_SPLIT);
-	assert_false(st.have & CGROUP_HAVE_THROTTLE);
-	assert_false(st.have & CGROUP_HAVE_MEMORY_LIMIT); /* "max" = no limit */
-	assert_true(st.have & CGROUP_HAVE_MEMORY);
+	assert_false(st.have & SAMPLE_HAVE_THROTTLE);
+	assert_false(st.have & SAMPLE_HAVE_MEMORY_LIMIT); /* "max" = no limit */
+	assert_true(st.have & SAMPLE_HAVE_MEMORY);
 }
 
 static void test_v2_working_set_floor(void **state)
@@ -268,7 +259,7 @@ static void test_v2_working_set_floor(void **state)
 	put(f, CTR "/memory.stat", "anon 0\ninactive_file 5000\n");
 	open_collector(f, CGROUP_LAYOUT_V2);
 	open_handle(f, CTR);
-	struct cgroup_stats st;
+	struct sample st;
 	read_ok(f, &st);
 	assert_true(st.memory_usage_bytes == 1000);
 	assert_true(st.memory_working_set_bytes == 0);
@@ -288,9 +279,9 @@ static void test_v2_root_and_missing_optional(void **state)
 	open_collector(f, CGROUP_LAYOUT_V2);
 	/* the root has cpu.stat and PSI but no memory.current */
 	open_handle(f, "");
-	struct cgroup_stats st;
+	struct sample st;
 	read_ok(f, &st);
-	assert_int_equal(st.have, CGROUP_HAVE_CPU | CGROUP_HAVE_CPU_SPLIT | CGROUP_HAVE_CPU_PSI);
+	assert_int_equal(st.have, SAMPLE_HAVE_CPU | SAMPLE_HAVE_CPU_PSI);
 	assert_true(st.cpu_usage_ns == 99000000000ULL);
 	cgroup_handle_close(f->h);
 	f->h = NULL;
@@ -299,7 +290,7 @@ static void test_v2_root_and_missing_optional(void **state)
 	put(f, "kubepods/cpu.stat", "usage_usec 7\n");
 	open_handle(f, "kubepods");
 	read_ok(f, &st);
-	assert_int_equal(st.have, CGROUP_HAVE_CPU);
+	assert_int_equal(st.have, SAMPLE_HAVE_CPU);
 	assert_true(st.cpu_usage_ns == 7000);
 	cgroup_handle_close(f->h);
 	f->h = NULL;
@@ -308,9 +299,9 @@ static void test_v2_root_and_missing_optional(void **state)
 	put(f, "kubepods/memory.current", "4096\n");
 	open_handle(f, "kubepods");
 	read_ok(f, &st);
-	assert_true(st.have & CGROUP_HAVE_MEMORY);
+	assert_true(st.have & SAMPLE_HAVE_MEMORY);
 	assert_true(st.memory_working_set_bytes == 4096);
-	assert_false(st.have & CGROUP_HAVE_MEMORY_LIMIT);
+	assert_false(st.have & SAMPLE_HAVE_MEMORY_LIMIT);
 }
 
 static void test_v2_missing_required(void **state)
@@ -421,10 +412,10 @@ static void test_layout_cpu_cpuacct_combined(void **state)
 	PATHF(want, "%s/cpu,cpuacct", f->root);
 	assert_string_equal(cgroup_collector_tree(f->c), want);
 	open_handle(f, CTR);
-	struct cgroup_stats st;
+	struct sample st;
 	read_ok(f, &st);
 	assert_true(st.cpu_usage_ns == 1000);
-	assert_true(st.have & CGROUP_HAVE_THROTTLE);
+	assert_true(st.have & SAMPLE_HAVE_THROTTLE);
 	assert_true(st.cpu_throttled_ns == 5);
 	assert_true(st.memory_working_set_bytes == 100);
 }
@@ -461,13 +452,11 @@ static void test_v1_read_all_fields(void **state)
 	make_v1(f, false);
 	open_collector(f, CGROUP_LAYOUT_V1);
 	open_handle(f, CTR);
-	struct cgroup_stats st;
+	struct sample st;
 	read_ok(f, &st);
-	assert_int_equal(st.have, CGROUP_HAVE_CPU | CGROUP_HAVE_CPU_SPLIT | CGROUP_HAVE_THROTTLE |
-					  CGROUP_HAVE_MEMORY | CGROUP_HAVE_MEMORY_LIMIT | CGROUP_HAVE_PIDS);
+	assert_int_equal(st.have, SAMPLE_HAVE_CPU | SAMPLE_HAVE_THROTTLE |
+					  SAMPLE_HAVE_MEMORY | SAMPLE_HAVE_MEMORY_LIMIT | SAMPLE_HAVE_PIDS);
 	assert_true(st.cpu_usage_ns == 7500000000ULL);
-	assert_true(st.cpu_user_ns == 500 * ns_per_tick());
-	assert_true(st.cpu_system_ns == 250 * ns_per_tick());
 	assert_true(st.cpu_periods == 40);
 	assert_true(st.cpu_throttled_periods == 3);
 	assert_true(st.cpu_throttled_ns == 120000000ULL);
@@ -488,10 +477,10 @@ static void test_v1_no_limit(void **state)
 	write_v1_cgroup(f, CTR, "9223372036854771712\n");
 	open_collector(f, CGROUP_LAYOUT_V1);
 	open_handle(f, CTR);
-	struct cgroup_stats st;
+	struct sample st;
 	read_ok(f, &st);
-	assert_true(st.have & CGROUP_HAVE_MEMORY);
-	assert_false(st.have & CGROUP_HAVE_MEMORY_LIMIT);
+	assert_true(st.have & SAMPLE_HAVE_MEMORY);
+	assert_false(st.have & SAMPLE_HAVE_MEMORY_LIMIT);
 	/* v1 has no "max" word: it is an error there */
 	put(f, "memory/" CTR "/memory.limit_in_bytes", "max\n");
 	read_fails(f, EINVAL, "memory.limit_in_bytes", CTR);
@@ -505,7 +494,7 @@ static void test_v1_working_set_floor(void **state)
 	put(f, "memory/" CTR "/memory.stat", "total_inactive_file 8192\ntotal_rss 0\n");
 	open_collector(f, CGROUP_LAYOUT_V1);
 	open_handle(f, CTR);
-	struct cgroup_stats st;
+	struct sample st;
 	read_ok(f, &st);
 	assert_true(st.memory_usage_bytes == 4096);
 	assert_true(st.memory_working_set_bytes == 0);
@@ -519,9 +508,9 @@ static void test_v1_missing_optional(void **state)
 	put(f, "cpuacct/kubepods/besteffort/podabc/ctr/cpuacct.usage", "42\n");
 	open_collector(f, CGROUP_LAYOUT_V1);
 	open_handle(f, "kubepods/besteffort/podabc/ctr");
-	struct cgroup_stats st;
+	struct sample st;
 	read_ok(f, &st);
-	assert_int_equal(st.have, CGROUP_HAVE_CPU);
+	assert_int_equal(st.have, SAMPLE_HAVE_CPU);
 	assert_true(st.cpu_usage_ns == 42);
 	cgroup_handle_close(f->h);
 	f->h = NULL;
@@ -535,7 +524,7 @@ static void test_v1_missing_optional(void **state)
 	/* the root of a v1 tree */
 	open_handle(f, "");
 	read_ok(f, &st);
-	assert_int_equal(st.have, CGROUP_HAVE_CPU);
+	assert_int_equal(st.have, SAMPLE_HAVE_CPU);
 	assert_true(st.cpu_usage_ns == 880000000000ULL);
 }
 
@@ -549,13 +538,13 @@ static void test_v1_controller_appears_later(void **state)
 	put(f, "cpuacct/kubepods/besteffort/podabc/late/cpuacct.usage", "42\n");
 	open_collector(f, CGROUP_LAYOUT_V1);
 	open_handle(f, "kubepods/besteffort/podabc/late");
-	struct cgroup_stats st;
+	struct sample st;
 	read_ok(f, &st);
-	assert_int_equal(st.have, CGROUP_HAVE_CPU);
+	assert_int_equal(st.have, SAMPLE_HAVE_CPU);
 	write_v1_cgroup(f, "kubepods/besteffort/podabc/late", "536870912\n");
 	read_ok(f, &st);
-	assert_true(st.have & CGROUP_HAVE_MEMORY);
-	assert_true(st.have & CGROUP_HAVE_PIDS);
+	assert_true(st.have & SAMPLE_HAVE_MEMORY);
+	assert_true(st.have & SAMPLE_HAVE_PIDS);
 	assert_true(st.memory_working_set_bytes == 209715200ULL - 62914560ULL);
 	assert_true(st.pids_current == 3);
 }
@@ -566,11 +555,11 @@ static void test_hybrid_psi(void **state)
 	make_v1(f, true);
 	open_collector(f, CGROUP_LAYOUT_HYBRID);
 	open_handle(f, CTR);
-	struct cgroup_stats st;
+	struct sample st;
 	read_ok(f, &st);
-	assert_true(st.have & CGROUP_HAVE_CPU_PSI);
-	assert_true(st.have & CGROUP_HAVE_IO_PSI);
-	assert_false(st.have & CGROUP_HAVE_MEMORY_PSI); /* no memory.pressure in the fixture */
+	assert_true(st.have & SAMPLE_HAVE_CPU_PSI);
+	assert_true(st.have & SAMPLE_HAVE_IO_PSI);
+	assert_false(st.have & SAMPLE_HAVE_MEMORY_PSI); /* no memory.pressure in the fixture */
 	assert_true(st.cpu_psi.some.total_us == 123456);
 	assert_true(st.io_psi.full.total_us == 66);
 	assert_true(st.cpu_usage_ns == 7500000000ULL); /* the v1 side still counts */
@@ -586,7 +575,7 @@ static void usage_read(struct fixture *f, const char *usage_rel, const char *usa
 		       const char *cpu_text, const char *stat_rel, const char *stat_text, uint64_t want_cpu_ns)
 {
 	open_handle(f, CTR);
-	struct cgroup_stats full, quick;
+	struct sample full, quick;
 	read_ok(f, &full);
 	put(f, usage_rel, usage_text);
 	put(f, cpu_rel, cpu_text);
@@ -664,7 +653,7 @@ static void test_garbage_names_the_file(void **state)
 		put(f, rel, cases[i].garbage);
 		read_fails(f, EINVAL, cases[i].file, CTR);
 		put(f, rel, cases[i].restore);
-		struct cgroup_stats st;
+		struct sample st;
 		read_ok(f, &st); /* reads cleanly again once the file is fixed */
 	}
 }
@@ -678,12 +667,9 @@ static void test_v1_garbage_names_the_file(void **state)
 	put(f, "cpuacct/" CTR "/cpuacct.usage", "12345678901234567890123\n");
 	read_fails(f, EINVAL, "cpuacct.usage", CTR);
 	put(f, "cpuacct/" CTR "/cpuacct.usage", "1\n");
-	put(f, "cpuacct/" CTR "/cpuacct.stat", "user\n");
-	read_fails(f, EINVAL, "cpuacct.stat", CTR);
-	/* ticks that parse but overflow once turned into nanoseconds */
-	put(f, "cpuacct/" CTR "/cpuacct.stat", "user 99999999999999999\nsystem 1\n");
-	read_fails(f, ERANGE, "cpuacct.stat", CTR);
-	put(f, "cpuacct/" CTR "/cpuacct.stat", "user 1\nsystem 1\n");
+	put(f, "cpu/" CTR "/cpu.stat", "nr_periods\n");
+	read_fails(f, EINVAL, "cpu.stat", CTR);
+	put(f, "cpu/" CTR "/cpu.stat", "nr_periods 1\nnr_throttled 0\nthrottled_time 0\n");
 	put(f, "memory/" CTR "/memory.stat", "total_rss lots\n");
 	read_fails(f, EINVAL, "memory.stat", CTR);
 }
@@ -707,7 +693,7 @@ static void test_huge_file_is_an_error(void **state)
 	put(f, CTR "/memory.stat", big);
 	free(big);
 	struct cadet_error err = { 0 };
-	struct cgroup_stats st;
+	struct sample st;
 	assert_int_equal(cgroup_handle_read(f->c, f->h, &st, &err), -1);
 	assert_int_equal(err.errnum, EFBIG);
 	assert_false(cgroup_error_is_vanished(err.errnum));
@@ -738,7 +724,7 @@ static void test_removed_after_open_fixture(void **state)
 	 * cgroupfs the read fails with ENODEV. Either is fine; a misleading
 	 * error is not. */
 	struct cadet_error err = { 0 };
-	struct cgroup_stats st;
+	struct sample st;
 	if (cgroup_handle_read(f->c, f->h, &st, &err) == 0)
 		assert_true(st.cpu_usage_ns == 2500000000ULL);
 	else
@@ -780,7 +766,7 @@ static void real_removed_after_open(const char *root, const char *ctl, enum cgro
 		cgroup_collector_free(c);
 		fail_msg("open %s: %s", dir, err.msg);
 	}
-	struct cgroup_stats st;
+	struct sample st;
 	int first = cgroup_handle_read(c, h, &st, &err);
 	int removed = rmdir(dir);
 	int second = cgroup_handle_read(c, h, &st, &err);

@@ -11,7 +11,8 @@
  * and malformed addresses, which hosts count as loopback) and
  * agent_config_parse (defaults, every flag in
  * both --flag value and --flag=value form, bad values, --window shorter
- * than --interval, unknown flags and stray arguments). */
+ * than --interval, unknown flags and stray arguments), and the monotonic
+ * timed wait the push threads use. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,9 +26,10 @@
 #include <unistd.h>
 
 #include "agent/config.h"
-#include "agent/http-endpoints.h"
+#include "agent/wire-http.h"
 #include "common/duration.h"
 #include "common/error.h"
+#include "common/timefmt.h"
 #include "common/https-server.h"
 #include "common/strbuf.h"
 
@@ -515,6 +517,33 @@ static void test_config_window_message(void **state)
 	assert_non_null(strstr(err.msg, "1m30s"));
 }
 
+/* A wait the push threads make: a condition variable from
+ * cond_init_monotonic() with a deadline from clock_monotonic_after() times
+ * out after the time asked, measured on the monotonic clock. On a
+ * condition variable of the wall clock the same deadline would lie in
+ * 1970 (the monotonic clock counts from boot) and the wait end at once;
+ * the wall clock itself is not stepped here, the machine is shared. */
+static void test_monotonic_timed_wait(void **state)
+{
+	(void)state;
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cond;
+	assert_int_equal(cond_init_monotonic(&cond), 0);
+	pthread_mutex_lock(&lock);
+	uint64_t start = clock_monotonic_ns();
+	struct timespec until = clock_monotonic_after(80 * NSEC_PER_MSEC);
+	int r;
+	do {
+		r = pthread_cond_timedwait(&cond, &lock, &until);
+	} while (r == 0); /* spurious wake-ups */
+	uint64_t waited = clock_monotonic_ns() - start;
+	pthread_mutex_unlock(&lock);
+	pthread_cond_destroy(&cond);
+	assert_int_equal(r, ETIMEDOUT);
+	if (waited < 80 * NSEC_PER_MSEC || waited > 5 * NSEC_PER_SEC)
+		fail_msg("waited %llu ns for an 80 ms deadline", (unsigned long long)waited);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_config_every_flag),
 		cmocka_unit_test(test_config_bad_values),
 		cmocka_unit_test(test_config_window_message),
+		cmocka_unit_test(test_monotonic_timed_wait),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,9 +23,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "agent/cri-client.h"
-#include "agent/cri-metadata.h"
+#include "agent/collect-cri-client.h"
+#include "agent/collect-cri.h"
 #include "agent/store.h"
+#include "tests/unit/store-builder.h"
 #include "common/log.h"
 #include "common/timefmt.h"
 
@@ -190,11 +191,11 @@ static void test_cache_keeps_last_snapshot_when_runtime_is_gone(void **state)
 
 	struct store s;
 	assert_int_equal(store_init(&s, 10000 * MS, 1000 * MS, &err), 0);
-	struct cgroup_stats st = { .have = CGROUP_HAVE_CPU, .cpu_usage_ns = 1 };
+	struct sample st = { .have = SAMPLE_HAVE_CPU, .cpu_usage_ns = 1 };
 	struct store_pod *pod;
-	store_begin_cycle(&s, 1, 1);
-	assert_int_equal(store_record_pod(&s, "0000-1", POD_QOS_BURSTABLE, 0, &st, &pod, &err), 0);
-	store_end_cycle(&s);
+	sb_begin_walk(&s, 1, 1);
+	assert_int_equal(sb_record_pod(&s, "0000-1", POD_QOS_BURSTABLE, 0, &st, &pod, &err), 0);
+	sb_end_walk(&s);
 
 	/* The runtime is gone: refreshes fail, the names stay. */
 	for (int i = 0; i < 3; i++)

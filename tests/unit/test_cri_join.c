@@ -10,7 +10,8 @@
  * the collection did not read is recorded from CRI stats; an old snapshot
  * fills only entries without names; pod network read from the sandbox
  * process's net/dev (skipping lo) reaches the store pod; a container's log usage is
- * its log directory's allocated blocks. */
+ * its log directory's allocated blocks; a pod known only from the runtime is
+ * in the push report of every cycle, with the runtime's sample time. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -23,11 +24,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/container-logs.h"
-#include "agent/cri-join.h"
-#include "agent/cri-snapshot.h"
-#include "agent/pod-network.h"
+#include "agent/collect-container-logs.h"
+#include "agent/collect-cri-join.h"
+#include "agent/collect-cri-snapshot.h"
+#include "agent/collect-pod-network.h"
+#include "agent/view-push.h"
 #include "agent/store.h"
+#include "tests/unit/store-builder.h"
+#include "proto/cadet-push.pb-c.h"
 
 #define SEC 1000000000ULL
 
@@ -162,9 +166,9 @@ static void make_replies(struct fixture *f)
 	f->image_fs = wire_round_trip(&li.base);
 }
 
-static struct cgroup_stats cpu_stats(uint64_t cpu_ns)
+static struct sample cpu_stats(uint64_t cpu_ns)
 {
-	struct cgroup_stats st = { .have = CGROUP_HAVE_CPU, .cpu_usage_ns = cpu_ns };
+	struct sample st = { .have = SAMPLE_HAVE_CPU, .cpu_usage_ns = cpu_ns };
 	return st;
 }
 
@@ -174,14 +178,37 @@ static void collect_cycle(struct store *s, uint64_t t)
 	struct cadet_error err;
 	struct store_pod *pod;
 	struct store_container *c;
-	struct cgroup_stats st = cpu_stats(t);
-	store_begin_cycle(s, t, 1700000000 * SEC + t);
-	assert_int_equal(store_record_pod(s, U1, POD_QOS_BURSTABLE, 10, &st, &pod, &err), 0);
-	assert_int_equal(store_record_container(s, pod, C1, 11, &st, &c, &err), 0);
-	assert_int_equal(store_record_container(s, pod, S1, 12, &st, &c, &err), 0);
-	assert_int_equal(store_record_container(s, pod, "deadbeef", 13, &st, &c, &err), 0);
-	assert_int_equal(store_record_pod(s, U3, POD_QOS_BESTEFFORT, 14, &st, &pod, &err), 0);
-	store_end_cycle(s);
+	struct sample st = cpu_stats(t);
+	sb_begin_walk(s, t, 1700000000 * SEC + t);
+	assert_int_equal(sb_record_pod(s, U1, POD_QOS_BURSTABLE, 10, &st, &pod, &err), 0);
+	assert_int_equal(sb_record_container(s, pod, C1, 11, &st, &c, &err), 0);
+	assert_int_equal(sb_record_container(s, pod, S1, 12, &st, &c, &err), 0);
+	assert_int_equal(sb_record_container(s, pod, "deadbeef", 13, &st, &c, &err), 0);
+	assert_int_equal(sb_record_pod(s, U3, POD_QOS_BESTEFFORT, 14, &st, &pod, &err), 0);
+	sb_end_walk(s);
+}
+
+#define REAL0 (1700000000ULL * SEC)
+
+/* A collection cycle at monotonic t that read only the node. */
+static void walk_cycle(struct store *s, uint64_t t)
+{
+	struct cadet_error err;
+	struct node_info info = { 0 };
+	struct sample st = { .have = SAMPLE_HAVE_CPU | SAMPLE_HAVE_MEMORY, .cpu_usage_ns = t };
+	sb_begin_walk(s, t, REAL0 + t);
+	assert_int_equal(sb_record_node(s, &st, &info, &err), 0);
+	sb_end_walk(s);
+}
+
+/* The join after the cycle at monotonic t. */
+static void join_at(const struct cri_snapshot *snap, struct store *s, bool fresh, uint64_t t)
+{
+	struct cri_join_options opts = { .new_snapshot = fresh, .now = { .monotonic_ns = t, .realtime_ns = REAL0 + t } };
+	struct cri_join_result res;
+	struct cadet_error err;
+	if (cri_join_apply(snap, s, &opts, &res, &err) != 0)
+		fail_msg("%s", err.msg);
 }
 
 static int setup(void **state)
@@ -434,6 +461,138 @@ static void test_container_logs_usage(void **state)
 	assert_int_equal(container_logs_usage("0.log", &used, &inodes, &err), -1);
 }
 
+/* A runtime-only (VM-isolated) pod: one sandbox and one container, with
+ * stats the runtime sampled at runtime_real_ns. */
+static struct cri_snapshot *vm_snapshot(uint64_t runtime_real_ns, uint64_t cpu_ns, uint64_t taken_real_ns)
+{
+	Runtime__V1__PodSandbox sb;
+	Runtime__V1__PodSandboxMetadata sm;
+	make_sandbox(&sb, &sm, S2, U2, "vm-pod", true, 1500);
+	Runtime__V1__PodSandbox *items[] = { &sb };
+	Runtime__V1__ListPodSandboxResponse lp = RUNTIME__V1__LIST_POD_SANDBOX_RESPONSE__INIT;
+	lp.n_items = 1;
+	lp.items = items;
+	Runtime__V1__ContainerMetadata cm = RUNTIME__V1__CONTAINER_METADATA__INIT;
+	cm.name = "vmapp";
+	Runtime__V1__Container k = RUNTIME__V1__CONTAINER__INIT;
+	k.id = (char *)C2;
+	k.pod_sandbox_id = (char *)S2;
+	k.metadata = &cm;
+	k.created_at = 2500;
+	k.state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
+	Runtime__V1__Container *ks[] = { &k };
+	Runtime__V1__ListContainersResponse lc = RUNTIME__V1__LIST_CONTAINERS_RESPONSE__INIT;
+	lc.n_containers = 1;
+	lc.containers = ks;
+	Runtime__V1__UInt64Value cpu = RUNTIME__V1__UINT64_VALUE__INIT, ws = cpu;
+	cpu.value = cpu_ns;
+	ws.value = 1 << 20;
+	Runtime__V1__CpuUsage cu = RUNTIME__V1__CPU_USAGE__INIT;
+	cu.usage_core_nano_seconds = &cpu;
+	cu.timestamp = (int64_t)runtime_real_ns;
+	Runtime__V1__MemoryUsage mu = RUNTIME__V1__MEMORY_USAGE__INIT;
+	mu.working_set_bytes = &ws;
+	mu.timestamp = (int64_t)runtime_real_ns;
+	Runtime__V1__ContainerAttributes a = RUNTIME__V1__CONTAINER_ATTRIBUTES__INIT;
+	a.id = (char *)C2;
+	Runtime__V1__ContainerStats st = RUNTIME__V1__CONTAINER_STATS__INIT;
+	st.attributes = &a;
+	st.cpu = &cu;
+	st.memory = &mu;
+	Runtime__V1__ContainerStats *sts[] = { &st };
+	Runtime__V1__ListContainerStatsResponse ls = RUNTIME__V1__LIST_CONTAINER_STATS_RESPONSE__INIT;
+	ls.n_stats = 1;
+	ls.stats = sts;
+	struct cri_replies r = { .pods = &lp, .containers = &lc, .container_stats = &ls };
+	struct cri_snapshot *snap;
+	struct cadet_error err;
+	if (cri_snapshot_build(&r, taken_real_ns, &snap, &err) != 0)
+		fail_msg("%s", err.msg);
+	return snap;
+}
+
+/* A runtime-only pod is in the push report of every cycle once it has a
+ * rate, stamped with the runtime's own sample time: the collection runs
+ * every second, the runtime is asked every 5 s (a third of the 15 s
+ * window), and each snapshot's stats are 300 ms older than the snapshot. */
+static void test_runtime_only_pod_in_every_report(void **state)
+{
+	(void)state;
+	struct store s;
+	struct cadet_error err;
+	assert_int_equal(store_init(&s, 15 * SEC, SEC, &err), 0);
+	struct cri_snapshot *snap = NULL;
+	int reported = 0, reports = 0;
+	for (uint64_t t = 1; t <= 22; t++) {
+		walk_cycle(&s, t * SEC);
+		bool fresh = t % 5 == 1;
+		uint64_t runtime_real_ns = 0;
+		if (fresh) {
+			cri_snapshot_free(snap);
+			runtime_real_ns = REAL0 + t * SEC - 300 * 1000000ULL;
+			snap = vm_snapshot(runtime_real_ns, t * SEC / 2, REAL0 + t * SEC);
+		}
+		join_at(snap, &s, fresh, t * SEC);
+		struct store_container *c = store_find_container(store_find_pod(&s, U2), C2);
+		assert_non_null(c);
+		if (fresh && c->series.at.realtime_ns != runtime_real_ns)
+			fail_msg("cycle %llu: sample time %llu, the runtime's is %llu", (unsigned long long)t,
+				 (unsigned long long)c->series.at.realtime_ns, (unsigned long long)runtime_real_ns);
+		if (t < 7)
+			continue; /* a rate needs the second snapshot */
+		uint8_t *buf;
+		size_t len;
+		assert_int_equal(push_encode_report(&s, "node-1", "test", &buf, &len, &err), 0);
+		Cadet__V1__NodeReport *report = cadet__v1__node_report__unpack(NULL, len, buf);
+		assert_non_null(report);
+		reports++;
+		for (size_t i = 0; i < report->n_pods; i++)
+			if (strcmp(report->pods[i]->uid, U2) == 0 && report->pods[i]->n_containers == 1)
+				reported++;
+		cadet__v1__node_report__free_unpacked(report, NULL);
+		free(buf);
+	}
+	if (reported != reports)
+		fail_msg("the runtime-only pod is in %d of %d reports", reported, reports);
+	cri_snapshot_free(snap);
+	store_free(&s);
+}
+
+/* A runtime that caches its stats gives the same sample in every snapshot:
+ * the pod stays current as long as the snapshots list it, however old the
+ * sample, and vanishes with the first snapshot without it. */
+static void test_runtime_only_pod_with_cached_stats(void **state)
+{
+	(void)state;
+	struct store s;
+	struct cadet_error err;
+	assert_int_equal(store_init(&s, 15 * SEC, SEC, &err), 0);
+	struct cri_snapshot *snap = vm_snapshot(REAL0, SEC, REAL0 + SEC);
+	for (uint64_t t = 1; t <= 40; t++) {
+		walk_cycle(&s, t * SEC);
+		join_at(snap, &s, t % 5 == 1, t * SEC);
+		struct store_pod *p = store_find_pod(&s, U2);
+		assert_non_null(p);
+		assert_false(p->series.vanished);
+		struct store_container *c = store_find_container(p, C2);
+		assert_non_null(c);
+		assert_false(c->series.vanished);
+	}
+	cri_snapshot_free(snap);
+	/* the next snapshot runs no pod */
+	struct cri_replies none = { 0 };
+	assert_int_equal(cri_snapshot_build(&none, REAL0 + 41 * SEC, &snap, &err), 0);
+	walk_cycle(&s, 41 * SEC);
+	join_at(snap, &s, true, 41 * SEC);
+	struct store_pod *p = store_find_pod(&s, U2);
+	assert_non_null(p);
+	struct store_container *c = store_find_container(p, C2);
+	assert_non_null(c);
+	assert_true(c->series.vanished);
+	cri_snapshot_free(snap);
+	store_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +603,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pod_network_from_sandbox_process, setup, teardown),
 		cmocka_unit_test(test_net_dev_malformed),
 		cmocka_unit_test(test_container_logs_usage),
+		cmocka_unit_test(test_runtime_only_pod_in_every_report),
+		cmocka_unit_test(test_runtime_only_pod_with_cached_stats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

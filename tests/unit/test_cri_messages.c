@@ -8,7 +8,7 @@
  * upstream k8s.io/cri-api's api.proto, see tests/go-tools.mk): protoc's
  * bytes decoded by cadet give the text's values, and the message built by
  * cadet packs to exactly protoc's bytes; and checks how CRI stats become
- * the agent's cgroup_stats. */
+ * the agent's sample. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/cri-snapshot.h"
+#include "agent/collect-cri-snapshot.h"
 #include "proto/cri-api.pb-c.h"
 
 #ifndef CRI_WIRE_DIR
@@ -207,11 +207,11 @@ static void test_list_container_stats_wire(void **state)
 	assert_int_equal(b->writable_layer->used_bytes->value, 8192);
 	assert_null(b->writable_layer->inodes_used);
 
-	struct cgroup_stats cs;
+	struct sample cs;
 	cri_stats_from_cpu_memory(b->cpu, b->memory, &cs);
-	assert_true(cs.have & CGROUP_HAVE_CPU);
-	assert_true(cs.have & CGROUP_HAVE_MEMORY);
-	assert_true(cs.have & CGROUP_HAVE_MEMORY_LIMIT);
+	assert_true(cs.have & SAMPLE_HAVE_CPU);
+	assert_true(cs.have & SAMPLE_HAVE_MEMORY);
+	assert_true(cs.have & SAMPLE_HAVE_MEMORY_LIMIT);
 	assert_int_equal(cs.cpu_usage_ns, 123456789012ULL);
 	assert_int_equal(cs.memory_working_set_bytes, 1 << 20);
 	assert_int_equal(cs.memory_usage_bytes, 1 << 20); /* no usage_bytes: working set */
@@ -254,7 +254,7 @@ static void test_stats_without_values(void **state)
 {
 	(void)state;
 	Runtime__V1__CpuUsage cpu = RUNTIME__V1__CPU_USAGE__INIT; /* no usage: runtime had none */
-	struct cgroup_stats cs;
+	struct sample cs;
 	cri_stats_from_cpu_memory(&cpu, NULL, &cs);
 	assert_int_equal(cs.have, 0);
 	cri_stats_from_cpu_memory(NULL, NULL, &cs);

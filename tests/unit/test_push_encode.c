@@ -4,7 +4,9 @@
  * the NodeReport: node totals and rate, the named pod with its labels and
  * its containers' rates, the pause (sandbox) container left out, a pod the
  * runtime has not named yet left out, and a pod left out while one of its
- * containers has no rate yet (metrics-server would not serve it either). */
+ * containers has no rate yet (metrics-server would not serve it either);
+ * CPU throttling (periods, throttled periods and time) travels per
+ * container, as zeros where it was not read. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,19 +15,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/push-encode.h"
+#include "agent/view-push.h"
 #include "agent/store.h"
+#include "tests/unit/store-builder.h"
 #include "common/duration.h"
 #include "proto/cadet-push.pb-c.h"
 
 #define T0_MONO (100 * NSEC_PER_SEC)
 #define T0_REAL (1700000000ULL * NSEC_PER_SEC)
 
-static struct cgroup_stats stats(uint64_t cpu_ns, uint64_t ws_bytes)
+static struct sample stats(uint64_t cpu_ns, uint64_t ws_bytes)
 {
-	struct cgroup_stats st;
+	struct sample st;
 	memset(&st, 0, sizeof(st));
-	st.have = CGROUP_HAVE_CPU | CGROUP_HAVE_MEMORY;
+	st.have = SAMPLE_HAVE_CPU | SAMPLE_HAVE_MEMORY;
 	st.cpu_usage_ns = cpu_ns;
 	st.memory_usage_bytes = ws_bytes;
 	st.memory_working_set_bytes = ws_bytes;
@@ -44,14 +47,14 @@ static void cycle(struct store *s, int n, bool with_late)
 {
 	struct cadet_error err = { 0 };
 	uint64_t step = (uint64_t)n;
-	store_begin_cycle(s, T0_MONO + step * NSEC_PER_SEC, T0_REAL + step * NSEC_PER_SEC);
+	sb_begin_walk(s, T0_MONO + step * NSEC_PER_SEC, T0_REAL + step * NSEC_PER_SEC);
 	struct node_info info = { 0 };
-	struct cgroup_stats node = stats(step * 1500000000ULL, 2056949760);
-	must(store_record_node(s, &node, &info, &err), &err);
+	struct sample node = stats(step * 1500000000ULL, 2056949760);
+	must(sb_record_node(s, &node, &info, &err), &err);
 
 	struct store_pod *pod = NULL;
-	struct cgroup_stats pst = stats(step * 300000000ULL, 3 << 20);
-	must(store_record_pod(s, "uid-web", POD_QOS_BURSTABLE, T0_REAL, &pst, &pod, &err), &err);
+	struct sample pst = stats(step * 300000000ULL, 3 << 20);
+	must(sb_record_pod(s, "uid-web", POD_QOS_BURSTABLE, T0_REAL, &pst, &pod, &err), &err);
 	if (!pod->meta.name) {
 		struct label labels[] = { { "app", "web" }, { "tier", "front" } };
 		struct pod_metadata m = { .name = "web-1", .namespace = "shop", .labels = labels, .n_labels = 2 };
@@ -70,19 +73,25 @@ static void cycle(struct store *s, int n, bool with_late)
 		if (i == 2 && !with_late)
 			continue;
 		struct store_container *c = NULL;
-		struct cgroup_stats cst = stats(step * ctrs[i].cpu_per_step, 1 << 20);
-		must(store_record_container(s, pod, ctrs[i].id, T0_REAL, &cst, &c, &err), &err);
+		struct sample cst = stats(step * ctrs[i].cpu_per_step, 1 << 20);
+		if (i == 0) { /* the app runs under a CPU limit */
+			cst.have |= SAMPLE_HAVE_THROTTLE;
+			cst.cpu_periods = step * 100;
+			cst.cpu_throttled_periods = step * 7;
+			cst.cpu_throttled_ns = step * 35 * NSEC_PER_MSEC;
+		}
+		must(sb_record_container(s, pod, ctrs[i].id, T0_REAL, &cst, &c, &err), &err);
 		if (!c->meta.name) {
 			struct container_metadata cm = { .name = (char *)ctrs[i].name, .is_sandbox = ctrs[i].sandbox };
 			must(container_metadata_set(&c->meta, &cm, &err), &err);
 		}
 	}
 	struct store_pod *anon = NULL;
-	must(store_record_pod(s, "uid-anon", POD_QOS_BESTEFFORT, T0_REAL, &pst, &anon, &err), &err);
+	must(sb_record_pod(s, "uid-anon", POD_QOS_BESTEFFORT, T0_REAL, &pst, &anon, &err), &err);
 	struct store_container *ac = NULL;
-	struct cgroup_stats ast = stats(step * 1000, 4096);
-	must(store_record_container(s, anon, "bbbb", T0_REAL, &ast, &ac, &err), &err);
-	store_end_cycle(s);
+	struct sample ast = stats(step * 1000, 4096);
+	must(sb_record_container(s, anon, "bbbb", T0_REAL, &ast, &ac, &err), &err);
+	sb_end_walk(s);
 }
 
 static Cadet__V1__NodeReport *encode(struct store *s)
@@ -130,6 +139,9 @@ static void test_encode(void **state)
 	assert_int_equal(p->containers[0]->cpu_usage_nanocores, 250000000ULL);
 	assert_int_equal(p->containers[0]->memory_working_set_bytes, 1 << 20);
 	assert_int_equal(p->containers[0]->oom_events, 1);
+	assert_int_equal(p->containers[0]->cpu_periods, 200);
+	assert_int_equal(p->containers[0]->cpu_throttled_periods, 14);
+	assert_int_equal(p->containers[0]->cpu_throttled_ns, 70 * NSEC_PER_MSEC);
 	cadet__v1__node_report__free_unpacked(r, NULL);
 
 	/* a container with a single sample holds the whole pod back */
@@ -141,6 +153,10 @@ static void test_encode(void **state)
 	r = encode(&s);
 	assert_int_equal(r->n_pods, 1);
 	assert_int_equal(r->pods[0]->n_containers, 2);
+	/* a container without throttling read reports none */
+	assert_string_equal(r->pods[0]->containers[1]->name, "late");
+	assert_int_equal(r->pods[0]->containers[1]->cpu_periods, 0);
+	assert_int_equal(r->pods[0]->containers[1]->cpu_throttled_ns, 0);
 	cadet__v1__node_report__free_unpacked(r, NULL);
 	store_free(&s);
 }

@@ -1,4 +1,4 @@
-/* test_push_targets.c: parsing and resolving --aggregator (agent/push-targets.c).
+/* test_push_targets.c: parsing and resolving --aggregator (agent/wire-push-targets.c).
  *
  * Covers host:port, dns:///host:port, [v6]:port and IP literals (which are
  * flagged, so no certificate name override is used for them); schemes we do
@@ -14,7 +14,7 @@
 
 #include <string.h>
 
-#include "agent/push-targets.h"
+#include "agent/wire-push-targets.h"
 
 static void expect_parse(const char *target, const char *host, const char *port, bool is_ip)
 {

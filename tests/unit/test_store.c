@@ -21,15 +21,16 @@
 #include <string.h>
 
 #include "agent/store.h"
+#include "tests/unit/store-builder.h"
 
 #define SEC 1000000000ULL
 #define REALTIME_BASE (1767225600ULL * SEC) /* 2026-01-01T00:00:00Z */
 
-static struct cgroup_stats cpu_mem(uint64_t cpu_ns, uint64_t ws_bytes)
+static struct sample cpu_mem(uint64_t cpu_ns, uint64_t ws_bytes)
 {
-	struct cgroup_stats st;
+	struct sample st;
 	memset(&st, 0, sizeof(st));
-	st.have = CGROUP_HAVE_CPU | CGROUP_HAVE_MEMORY;
+	st.have = SAMPLE_HAVE_CPU | SAMPLE_HAVE_MEMORY;
 	st.cpu_usage_ns = cpu_ns;
 	st.memory_usage_bytes = ws_bytes;
 	st.memory_working_set_bytes = ws_bytes;
@@ -46,22 +47,22 @@ static void init(struct store *s, uint64_t window_ns, uint64_t interval_ns)
 /* One cycle at time t recording the node and the given containers of one
  * pod (NULL-terminated ids, each with the same stats). */
 static void cycle(struct store *s, uint64_t t, const char *uid, const char *const *ids,
-		  const struct cgroup_stats *st)
+		  const struct sample *st)
 {
 	struct cadet_error err = { 0 };
 	struct node_info info = { .boot_time_ns = REALTIME_BASE - 3600 * SEC, .memory_capacity_bytes = 1ULL << 33 };
-	store_begin_cycle(s, t, REALTIME_BASE + t);
-	assert_int_equal(store_record_node(s, st, &info, &err), 0);
+	sb_begin_walk(s, t, REALTIME_BASE + t);
+	assert_int_equal(sb_record_node(s, st, &info, &err), 0);
 	if (uid) {
 		struct store_pod *p = NULL;
-		assert_int_equal(store_record_pod(s, uid, POD_QOS_BURSTABLE, REALTIME_BASE, st, &p, &err), 0);
+		assert_int_equal(sb_record_pod(s, uid, POD_QOS_BURSTABLE, REALTIME_BASE, st, &p, &err), 0);
 		for (size_t i = 0; ids && ids[i]; i++) {
 			struct store_container *c = NULL;
-			assert_int_equal(store_record_container(s, p, ids[i], REALTIME_BASE, st, &c, &err), 0);
+			assert_int_equal(sb_record_container(s, p, ids[i], REALTIME_BASE, st, &c, &err), 0);
 			assert_non_null(c);
 		}
 	}
-	store_end_cycle(s);
+	sb_end_walk(s);
 }
 
 static void test_half_core(void **state)
@@ -69,7 +70,7 @@ static void test_half_core(void **state)
 	(void)state;
 	struct store s;
 	init(&s, 15 * SEC, SEC);
-	struct cgroup_stats st = cpu_mem(0, 100);
+	struct sample st = cpu_mem(0, 100);
 	cycle(&s, 100 * SEC, NULL, NULL, &st);
 	assert_false(s.node.has_rate); /* one sample: no rate yet */
 	for (uint64_t i = 1; i <= 20; i++) {
@@ -84,7 +85,7 @@ static void test_half_core(void **state)
 		assert_true(s.node.rate_window_ns == want_window);
 	}
 	assert_true(s.node.latest.cpu_usage_ns == 10 * SEC);
-	assert_true(s.node.sample_realtime_ns == REALTIME_BASE + 120 * SEC);
+	assert_true(s.node.at.realtime_ns == REALTIME_BASE + 120 * SEC);
 	store_free(&s);
 }
 
@@ -122,7 +123,7 @@ static void test_window_trimming_and_wrap(void **state)
 		cpu[k] = cpu[k - 1] + busy;
 	}
 	for (size_t k = 0; k < N; k++) {
-		struct cgroup_stats st = cpu_mem(cpu[k], 1);
+		struct sample st = cpu_mem(cpu[k], 1);
 		cycle(&s, t[k], NULL, NULL, &st);
 		if (k == 0)
 			continue;
@@ -145,7 +146,7 @@ static void test_idle_after_busy(void **state)
 	(void)state;
 	struct store s;
 	init(&s, 3 * SEC, SEC);
-	struct cgroup_stats st;
+	struct sample st;
 	for (uint64_t i = 0; i <= 4; i++) {
 		st = cpu_mem(i * SEC, 1); /* one core */
 		cycle(&s, i * SEC, NULL, NULL, &st);
@@ -168,7 +169,7 @@ static void test_counter_reset(void **state)
 	struct store s;
 	init(&s, 10 * SEC, SEC);
 	static const char *const ids[] = { "ctr", NULL };
-	struct cgroup_stats st;
+	struct sample st;
 	for (uint64_t i = 0; i < 4; i++) {
 		st = cpu_mem(1000 * SEC + i * SEC, 1);
 		cycle(&s, i * SEC, "pod-a", ids, &st);
@@ -201,7 +202,7 @@ static void test_same_instant_and_no_cpu(void **state)
 	(void)state;
 	struct store s;
 	init(&s, 10 * SEC, SEC);
-	struct cgroup_stats st = cpu_mem(0, 1);
+	struct sample st = cpu_mem(0, 1);
 	cycle(&s, 10 * SEC, NULL, NULL, &st);
 	st = cpu_mem(SEC, 1);
 	cycle(&s, 11 * SEC, NULL, NULL, &st);
@@ -217,7 +218,7 @@ static void test_same_instant_and_no_cpu(void **state)
 
 	/* a sample without CPU drops the rate and the ring */
 	memset(&st, 0, sizeof(st));
-	st.have = CGROUP_HAVE_MEMORY;
+	st.have = SAMPLE_HAVE_MEMORY;
 	cycle(&s, 13 * SEC, NULL, NULL, &st);
 	assert_false(s.node.has_rate);
 	assert_int_equal(s.node.ring_count, 0);
@@ -238,7 +239,7 @@ static void test_vanished_then_expired(void **state)
 	init(&s, 3 * SEC, SEC);
 	static const char *const both[] = { "c1", "c2", NULL };
 	static const char *const only_c1[] = { "c1", NULL };
-	struct cgroup_stats st;
+	struct sample st;
 	struct cadet_error err = { 0 };
 	for (uint64_t i = 0; i <= 2; i++) {
 		st = cpu_mem(i * SEC, 4096);
@@ -253,7 +254,7 @@ static void test_vanished_then_expired(void **state)
 		assert_non_null(c2); /* kept for the window, */
 		assert_true(c2->series.vanished);
 		assert_true(c2->series.latest.cpu_usage_ns == 2 * SEC); /* with its last values */
-		assert_true(c2->series.sample_realtime_ns == REALTIME_BASE + 2 * SEC);
+		assert_true(c2->series.at.realtime_ns == REALTIME_BASE + 2 * SEC);
 		assert_false(store_find_container(p, "c1")->series.vanished);
 		assert_int_equal(store_count_containers(&s), 2);
 	}
@@ -284,18 +285,18 @@ static void test_vanished_then_expired(void **state)
 	assert_int_equal(store_count_containers(&s), 0);
 
 	/* kubepods: present while recorded, gone a window after it stops */
-	store_begin_cycle(&s, 12 * SEC, REALTIME_BASE + 12 * SEC);
-	assert_int_equal(store_record_kubepods(&s, &st, &err), 0);
-	store_end_cycle(&s);
-	assert_true(s.has_kubepods);
+	sb_begin_walk(&s, 12 * SEC, REALTIME_BASE + 12 * SEC);
+	assert_int_equal(sb_record_kubepods(&s, &st, &err), 0);
+	sb_end_walk(&s);
+	assert_true(s.kubepods.has_sample);
 	for (uint64_t i = 13; i <= 15; i++) {
-		store_begin_cycle(&s, i * SEC, REALTIME_BASE + i * SEC);
-		store_end_cycle(&s);
-		assert_true(s.has_kubepods);
+		sb_begin_walk(&s, i * SEC, REALTIME_BASE + i * SEC);
+		sb_end_walk(&s);
+		assert_true(s.kubepods.has_sample);
 	}
-	store_begin_cycle(&s, 16 * SEC, REALTIME_BASE + 16 * SEC);
-	store_end_cycle(&s);
-	assert_false(s.has_kubepods);
+	sb_begin_walk(&s, 16 * SEC, REALTIME_BASE + 16 * SEC);
+	sb_end_walk(&s);
+	assert_false(s.kubepods.has_sample);
 	store_free(&s);
 }
 
@@ -305,24 +306,24 @@ static void test_pod_kept_while_a_container_is(void **state)
 	struct store s;
 	init(&s, 3 * SEC, SEC);
 	struct cadet_error err = { 0 };
-	struct cgroup_stats st = cpu_mem(SEC, 1);
+	struct sample st = cpu_mem(SEC, 1);
 	/* the pod cgroup itself unreadable: the pod exists through its container */
-	store_begin_cycle(&s, 10 * SEC, REALTIME_BASE + 10 * SEC);
+	sb_begin_walk(&s, 10 * SEC, REALTIME_BASE + 10 * SEC);
 	struct store_pod *p = NULL;
 	struct store_container *c = NULL;
-	assert_int_equal(store_record_pod(&s, "pod-x", POD_QOS_BESTEFFORT, 0, NULL, &p, &err), 0);
-	assert_int_equal(store_record_container(&s, p, "ctr", REALTIME_BASE, &st, &c, &err), 0);
-	store_end_cycle(&s);
+	assert_int_equal(sb_record_pod(&s, "pod-x", POD_QOS_BESTEFFORT, 0, NULL, &p, &err), 0);
+	assert_int_equal(sb_record_container(&s, p, "ctr", REALTIME_BASE, &st, &c, &err), 0);
+	sb_end_walk(&s);
 	p = store_find_pod(&s, "pod-x");
 	assert_non_null(p);
-	assert_false(p->has_cgroup_series);
+	assert_false(p->series.has_sample);
 	assert_int_equal(p->qos, POD_QOS_BESTEFFORT);
 	/* a container recorded keeps its pod present */
 	for (uint64_t i = 11; i <= 13; i++) {
-		store_begin_cycle(&s, i * SEC, REALTIME_BASE + i * SEC);
+		sb_begin_walk(&s, i * SEC, REALTIME_BASE + i * SEC);
 		p = store_find_pod(&s, "pod-x");
-		assert_int_equal(store_record_container(&s, p, "ctr", REALTIME_BASE, &st, &c, &err), 0);
-		store_end_cycle(&s);
+		assert_int_equal(sb_record_container(&s, p, "ctr", REALTIME_BASE, &st, &c, &err), 0);
+		sb_end_walk(&s);
 		assert_non_null(store_find_pod(&s, "pod-x"));
 	}
 	store_free(&s);
@@ -334,25 +335,25 @@ static void test_ordering_and_lookup(void **state)
 	struct store s;
 	init(&s, 15 * SEC, SEC);
 	struct cadet_error err = { 0 };
-	struct cgroup_stats st = cpu_mem(1, 1);
+	struct sample st = cpu_mem(1, 1);
 	static const char *const uids[] = { "m", "c", "x", "a", "q", "b", "z", "k", "d", "y", "e" };
 	static const char *const ids[] = { "ff", "01", "aa", "0f", "10" };
-	store_begin_cycle(&s, SEC, REALTIME_BASE);
+	sb_begin_walk(&s, SEC, REALTIME_BASE);
 	for (size_t i = 0; i < sizeof(uids) / sizeof(uids[0]); i++) {
 		struct store_pod *p = NULL;
-		assert_int_equal(store_record_pod(&s, uids[i], POD_QOS_GUARANTEED, 0, &st, &p, &err), 0);
+		assert_int_equal(sb_record_pod(&s, uids[i], POD_QOS_GUARANTEED, 0, &st, &p, &err), 0);
 		assert_string_equal(p->uid, uids[i]);
 		for (size_t j = 0; j < sizeof(ids) / sizeof(ids[0]); j++) {
 			struct store_container *c = NULL;
-			assert_int_equal(store_record_container(&s, p, ids[j], 0, &st, &c, &err), 0);
+			assert_int_equal(sb_record_container(&s, p, ids[j], 0, &st, &c, &err), 0);
 			assert_string_equal(c->id, ids[j]);
 		}
 		/* recording again finds, not duplicates */
 		struct store_pod *again = NULL;
-		assert_int_equal(store_record_pod(&s, uids[i], POD_QOS_GUARANTEED, 0, &st, &again, &err), 0);
+		assert_int_equal(sb_record_pod(&s, uids[i], POD_QOS_GUARANTEED, 0, &st, &again, &err), 0);
 		assert_ptr_equal(again, store_find_pod(&s, uids[i]));
 	}
-	store_end_cycle(&s);
+	sb_end_walk(&s);
 	assert_int_equal(s.n_pods, 11);
 	assert_int_equal(store_count_containers(&s), 55);
 	for (size_t i = 1; i < s.n_pods; i++)
@@ -381,12 +382,12 @@ static void test_metadata(void **state)
 	struct store s;
 	init(&s, 15 * SEC, SEC);
 	struct cadet_error err = { 0 };
-	struct cgroup_stats st = cpu_mem(1, 1);
-	store_begin_cycle(&s, SEC, REALTIME_BASE);
+	struct sample st = cpu_mem(1, 1);
+	sb_begin_walk(&s, SEC, REALTIME_BASE);
 	struct store_pod *p = NULL;
 	struct store_container *c = NULL;
-	assert_int_equal(store_record_pod(&s, "uid-1", POD_QOS_BURSTABLE, 0, &st, &p, &err), 0);
-	assert_int_equal(store_record_container(&s, p, "id-1", 0, &st, &c, &err), 0);
+	assert_int_equal(sb_record_pod(&s, "uid-1", POD_QOS_BURSTABLE, 0, &st, &p, &err), 0);
+	assert_int_equal(sb_record_container(&s, p, "id-1", 0, &st, &c, &err), 0);
 
 	char name[16] = "web-0", ns[16] = "shop";
 	char k0[8] = "app", v0[8] = "web", k1[8] = "tier", v1[8] = "front";
@@ -431,22 +432,22 @@ static void test_metadata(void **state)
 	assert_false(c->meta.is_sandbox);
 	container_metadata_clear(&c->meta); /* twice is fine */
 	assert_int_equal(container_metadata_set(&c->meta, &cm, &err), 0);
-	store_end_cycle(&s);
+	sb_end_walk(&s);
 
 	/* expiry frees metadata too */
 	for (uint64_t i = 2; i <= 18; i++) {
-		store_begin_cycle(&s, i * SEC, REALTIME_BASE + i * SEC);
-		store_end_cycle(&s);
+		sb_begin_walk(&s, i * SEC, REALTIME_BASE + i * SEC);
+		sb_end_walk(&s);
 	}
 	assert_null(store_find_pod(&s, "uid-1"));
 
 	/* and store_free frees what is still there */
-	store_begin_cycle(&s, 20 * SEC, REALTIME_BASE + 20 * SEC);
-	assert_int_equal(store_record_pod(&s, "uid-2", POD_QOS_BURSTABLE, 0, &st, &p, &err), 0);
+	sb_begin_walk(&s, 20 * SEC, REALTIME_BASE + 20 * SEC);
+	assert_int_equal(sb_record_pod(&s, "uid-2", POD_QOS_BURSTABLE, 0, &st, &p, &err), 0);
 	assert_int_equal(pod_metadata_set(&p->meta, &pm, &err), 0);
-	assert_int_equal(store_record_container(&s, p, "id-2", 0, &st, &c, &err), 0);
+	assert_int_equal(sb_record_container(&s, p, "id-2", 0, &st, &c, &err), 0);
 	assert_int_equal(container_metadata_set(&c->meta, &cm, &err), 0);
-	store_end_cycle(&s);
+	sb_end_walk(&s);
 	store_free(&s);
 }
 
@@ -458,8 +459,9 @@ static void test_init_checks_and_names(void **state)
 	assert_int_equal(store_init(&s, 15 * SEC, 0, &err), -1);
 	assert_int_equal(store_init(&s, 0, SEC, &err), -1);
 	assert_int_equal(store_init(&s, 5000 * SEC, SEC, &err), -1);
-	assert_int_equal(store_init(&s, 4094 * SEC, SEC, &err), 0);
-	assert_int_equal(s.ring_cap, 4096);
+	assert_int_equal(store_init(&s, 4001 * SEC, SEC, &err), -1); /* the limit --window has */
+	assert_int_equal(store_init(&s, STORE_MAX_WINDOW_INTERVALS * SEC, SEC, &err), 0);
+	assert_int_equal(s.ring_cap, STORE_MAX_WINDOW_INTERVALS + 2);
 	store_free(&s);
 	assert_int_equal(store_init(&s, 15 * SEC, SEC, &err), 0);
 	assert_int_equal(s.ring_cap, 17);

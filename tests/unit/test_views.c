@@ -29,8 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/prom-format.h"
+#include "agent/view-prom-format.h"
 #include "agent/store.h"
+#include "tests/unit/store-builder.h"
 #include "agent/views.h"
 
 #define SEC 1000000000ULL
@@ -39,11 +40,11 @@
 #define POD_A "1e4a3c52-9f3b-4c6e-8a2d-5b7f0e9d1c2a"
 #define POD_B "7c0de5a1-0b1d-4e2f-9a3b-4c5d6e7f8091"
 
-static struct cgroup_stats sample(uint64_t cpu_ns, uint64_t usage, uint64_t ws)
+static struct sample sample(uint64_t cpu_ns, uint64_t usage, uint64_t ws)
 {
-	struct cgroup_stats st;
+	struct sample st;
 	memset(&st, 0, sizeof(st));
-	st.have = CGROUP_HAVE_CPU | CGROUP_HAVE_MEMORY;
+	st.have = SAMPLE_HAVE_CPU | SAMPLE_HAVE_MEMORY;
 	st.cpu_usage_ns = cpu_ns;
 	st.memory_usage_bytes = usage;
 	st.memory_working_set_bytes = ws;
@@ -72,9 +73,9 @@ static void build_store(struct store *s)
 	struct cadet_error err = { 0 };
 	assert_int_equal(store_init(s, 15 * SEC, SEC, &err), 0);
 	for (uint64_t i = 0; i < 2; i++) {
-		store_begin_cycle(s, 1000 * SEC + i * SEC, (BASE_S + i) * SEC);
-		struct cgroup_stats node = sample(1000 * SEC + i * SEC / 2, 3072 * MiB, 2048 * MiB);
-		node.have |= CGROUP_HAVE_CPU_PSI | CGROUP_HAVE_IO_PSI;
+		sb_begin_walk(s, 1000 * SEC + i * SEC, (BASE_S + i) * SEC);
+		struct sample node = sample(1000 * SEC + i * SEC / 2, 3072 * MiB, 2048 * MiB);
+		node.have |= SAMPLE_HAVE_CPU_PSI | SAMPLE_HAVE_IO_PSI;
 		set_psi(&node.cpu_psi, 1.42, 123456);
 		set_psi(&node.io_psi, 0.1, 99);
 		struct node_info info = {
@@ -90,29 +91,29 @@ static void build_store(struct store *s)
 			.rlimit_max_pid = 4194304,
 			.rlimit_cur_proc = 321,
 		};
-		assert_int_equal(store_record_node(s, &node, &info, &err), 0);
-		struct cgroup_stats kp = sample(500 * SEC + i * SEC / 4, 1024 * MiB, 512 * MiB);
-		assert_int_equal(store_record_kubepods(s, &kp, &err), 0);
+		assert_int_equal(sb_record_node(s, &node, &info, &err), 0);
+		struct sample kp = sample(500 * SEC + i * SEC / 4, 1024 * MiB, 512 * MiB);
+		assert_int_equal(sb_record_kubepods(s, &kp, &err), 0);
 
 		struct store_pod *p = NULL;
 		struct store_container *c = NULL;
-		struct cgroup_stats ps = sample(40 * SEC + i * SEC / 5, 300 * MiB, 200 * MiB);
-		ps.have |= CGROUP_HAVE_PIDS | CGROUP_HAVE_SWAP;
+		struct sample ps = sample(40 * SEC + i * SEC / 5, 300 * MiB, 200 * MiB);
+		ps.have |= SAMPLE_HAVE_PIDS | SAMPLE_HAVE_SWAP;
 		ps.pids_current = 5;
 		ps.swap_usage_bytes = 4096;
-		assert_int_equal(store_record_pod(s, POD_A, POD_QOS_BURSTABLE, (BASE_S - 60) * SEC, &ps, &p, &err), 0);
-		struct cgroup_stats limited = sample(30 * SEC + i * SEC / 10, 150 * MiB, 100 * MiB);
-		limited.have |= CGROUP_HAVE_MEMORY_LIMIT | CGROUP_HAVE_CPU_PSI;
+		assert_int_equal(sb_record_pod(s, POD_A, POD_QOS_BURSTABLE, (BASE_S - 60) * SEC, &ps, &p, &err), 0);
+		struct sample limited = sample(30 * SEC + i * SEC / 10, 150 * MiB, 100 * MiB);
+		limited.have |= SAMPLE_HAVE_MEMORY_LIMIT | SAMPLE_HAVE_CPU_PSI;
 		limited.memory_limit_bytes = 256 * MiB;
 		set_psi(&limited.cpu_psi, 2.5, 777);
-		assert_int_equal(store_record_container(s, p, "aa11", (BASE_S - 50) * SEC, &limited, &c, &err), 0);
+		assert_int_equal(sb_record_container(s, p, "aa11", (BASE_S - 50) * SEC, &limited, &c, &err), 0);
 		if (i == 0) {
 			struct container_metadata cm = { .name = "app", .start_time_ns = (BASE_S - 30) * SEC };
 			assert_int_equal(container_metadata_set(&c->meta, &cm, &err), 0);
 		}
-		struct cgroup_stats unlimited = sample(10 * SEC + i * SEC / 10, 50 * MiB, 40 * MiB);
-		assert_int_equal(store_record_container(s, p, "bb22", (BASE_S - 40) * SEC, &unlimited, &c, &err), 0);
-		assert_int_equal(store_record_container(s, p, "0pause", (BASE_S - 55) * SEC, &unlimited, &c, &err), 0);
+		struct sample unlimited = sample(10 * SEC + i * SEC / 10, 50 * MiB, 40 * MiB);
+		assert_int_equal(sb_record_container(s, p, "bb22", (BASE_S - 40) * SEC, &unlimited, &c, &err), 0);
+		assert_int_equal(sb_record_container(s, p, "0pause", (BASE_S - 55) * SEC, &unlimited, &c, &err), 0);
 		if (i == 0) {
 			struct container_metadata sandbox = { .name = "POD", .is_sandbox = true };
 			assert_int_equal(container_metadata_set(&c->meta, &sandbox, &err), 0);
@@ -121,12 +122,12 @@ static void build_store(struct store *s)
 			assert_int_equal(pod_metadata_set(&p->meta, &pm, &err), 0);
 		}
 		if (i == 1) {
-			struct cgroup_stats once = sample(SEC, 20 * MiB, 10 * MiB);
-			assert_int_equal(store_record_pod(s, POD_B, POD_QOS_BESTEFFORT, (BASE_S - 5) * SEC, &once, &p, &err),
+			struct sample once = sample(SEC, 20 * MiB, 10 * MiB);
+			assert_int_equal(sb_record_pod(s, POD_B, POD_QOS_BESTEFFORT, (BASE_S - 5) * SEC, &once, &p, &err),
 					 0);
-			assert_int_equal(store_record_container(s, p, "cc33", (BASE_S - 4) * SEC, &once, &c, &err), 0);
+			assert_int_equal(sb_record_container(s, p, "cc33", (BASE_S - 4) * SEC, &once, &c, &err), 0);
 		}
-		store_end_cycle(s);
+		sb_end_walk(s);
 	}
 }
 
@@ -376,28 +377,28 @@ static void build_metrics_store(struct store *s, const char *pod_name, const cha
 {
 	struct cadet_error err = { 0 };
 	assert_int_equal(store_init(s, 15 * SEC, SEC, &err), 0);
-	store_begin_cycle(s, 5 * SEC, (BASE_S + 60) * SEC);
-	struct cgroup_stats node = sample(1234 * SEC + SEC / 2, 0, 2 * 1024 * MiB);
+	sb_begin_walk(s, 5 * SEC, (BASE_S + 60) * SEC);
+	struct sample node = sample(1234 * SEC + SEC / 2, 0, 2 * 1024 * MiB);
 	struct node_info info = { .memory_capacity_bytes = 8192 * MiB };
-	assert_int_equal(store_record_node(s, &node, &info, &err), 0);
+	assert_int_equal(sb_record_node(s, &node, &info, &err), 0);
 	struct store_pod *p = NULL;
 	struct store_container *c = NULL;
-	struct cgroup_stats ps = sample(20 * SEC, 0, 100000000);
-	assert_int_equal(store_record_pod(s, POD_A, POD_QOS_BURSTABLE, 0, &ps, &p, &err), 0);
+	struct sample ps = sample(20 * SEC, 0, 100000000);
+	assert_int_equal(sb_record_pod(s, POD_A, POD_QOS_BURSTABLE, 0, &ps, &p, &err), 0);
 	struct pod_metadata pm = { .name = (char *)pod_name, .namespace = "shop" };
 	assert_int_equal(pod_metadata_set(&p->meta, &pm, &err), 0);
-	struct cgroup_stats cs = sample(12 * SEC + SEC / 2, 0, 64 * MiB);
-	assert_int_equal(store_record_container(s, p, "aa11", 0, &cs, &c, &err), 0);
+	struct sample cs = sample(12 * SEC + SEC / 2, 0, 64 * MiB);
+	assert_int_equal(sb_record_container(s, p, "aa11", 0, &cs, &c, &err), 0);
 	struct container_metadata cm = { .name = (char *)container_name, .start_time_ns = BASE_S * SEC };
 	assert_int_equal(container_metadata_set(&c->meta, &cm, &err), 0);
 	/* a sandbox and a container without memory: neither is written */
-	assert_int_equal(store_record_container(s, p, "pause", 0, &cs, &c, &err), 0);
+	assert_int_equal(sb_record_container(s, p, "pause", 0, &cs, &c, &err), 0);
 	struct container_metadata sandbox = { .name = "POD", .is_sandbox = true };
 	assert_int_equal(container_metadata_set(&c->meta, &sandbox, &err), 0);
-	struct cgroup_stats cpu_only = cs;
-	cpu_only.have = CGROUP_HAVE_CPU;
-	assert_int_equal(store_record_container(s, p, "zz99", 0, &cpu_only, &c, &err), 0);
-	store_end_cycle(s);
+	struct sample cpu_only = cs;
+	cpu_only.have = SAMPLE_HAVE_CPU;
+	assert_int_equal(sb_record_container(s, p, "zz99", 0, &cpu_only, &c, &err), 0);
+	sb_end_walk(s);
 }
 
 static const char expected_metrics[] =
