@@ -8,6 +8,7 @@ BINS += $(AGENT_BIN)
 TEST_LIBS += $(AGENT_LIB)
 
 $(AGENT_LIB): $(AGENT_OBJS)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(AGENT_BIN): $(BUILD)/obj/agent/main.o $(AGENT_LIB) $(PROTO_LIB) $(COMMON_LIB)

@@ -4,4 +4,5 @@ COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
 COMMON_LIB := $(BUILD)/libcadet-common.a
 
 $(COMMON_LIB): $(COMMON_OBJS)
+	rm -f $@
 	$(AR) rcs $@ $^
