@@ -31,6 +31,7 @@
 #include "common/log.h"
 #include "common/readfile.h"
 #include "common/timefmt.h"
+#include "report-limits.h"
 
 #define PUSH_METHOD "/cadet.v1.MetricsPush/Push"
 #define OUTSTANDING_ACCEPTS 16
@@ -209,6 +210,10 @@ static int take_report(struct push_call *pc, grpc_byte_buffer *buf, struct cadet
 		log_info("node %s streaming from %s (agent %s)", report->node_name, peer ? peer : "?",
 			 report->agent_version && *report->agent_version ? report->agent_version : "unknown");
 		gpr_free(peer);
+	}
+	if (agg_report_limit(report, clock_realtime_ns(), pc->srv->stats, err) < 0) {
+		cadet__v1__node_report__free_unpacked(report, NULL);
+		return -1;
 	}
 	if (agg_store_put(pc->srv->store, report, clock_monotonic_ns(), err) < 0)
 		return -1;
