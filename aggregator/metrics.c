@@ -59,5 +59,8 @@ int agg_metrics_render(struct strbuf *sb, const struct agg_stats *stats, struct 
 	       "CPU and memory values above their limit, clamped to it.");
 	strbuf_printf(sb, "cadet_aggregator_report_values_clamped_total %" PRIu64 "\n",
 		      agg_stats_get(&stats->values_clamped));
+	family(sb, "cadet_aggregator_pods_dropped_total", "counter",
+	       "Pods removed from a report for a bad namespace, name or container (the rest is kept).");
+	strbuf_printf(sb, "cadet_aggregator_pods_dropped_total %" PRIu64 "\n", agg_stats_get(&stats->pods_dropped));
 	return 0;
 }

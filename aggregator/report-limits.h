@@ -4,6 +4,7 @@
 #ifndef CADET_AGG_REPORT_LIMITS_H
 #define CADET_AGG_REPORT_LIMITS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/error.h"
@@ -17,9 +18,11 @@
 #define REPORT_MAX_MEMORY_BYTES (1ULL << 60)                   /* 1 EiB */
 
 /* Checks report against the limits at realtime now_unix_ns: a window or
- * timestamp out of range refuses the report (EINVAL, counted in stats),
- * usage values above their limit are clamped to it (counted). */
+ * timestamp out of range refuses the report (-1, EINVAL), usage values above
+ * their limit are clamped to it, pods with bad names are removed from it.
+ * Each is counted in stats. Returns the number of pods removed, the first
+ * one's reason in dropped_why. */
 int agg_report_limit(Cadet__V1__NodeReport *report, uint64_t now_unix_ns, struct agg_stats *stats,
-		     struct cadet_error *err);
+		     char *dropped_why, size_t why_size, struct cadet_error *err);
 
 #endif

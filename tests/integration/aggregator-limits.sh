@@ -8,7 +8,12 @@
 #     2^64-1 is taken with both clamped; `kubectl top pod -A --containers`
 #     (which parses every window and quantity of the list with Go's parsers)
 #     still succeeds and lists the healthy node's pod; the refusals and the
-#     clamps are counted in the aggregator's /metrics.
+#     clamps are counted in the aggregator's /metrics;
+#   - one bad pod does not blank its node: a report (sent twice) with a pod
+#     whose name is 70,000 bytes and one without a namespace, next to a good
+#     pod, is accepted; the good pod is listed by kubectl, the two bad ones
+#     are counted (cadet_aggregator_pods_dropped_total) and the true reason
+#     is logged once.
 # Everything started is stopped and removed (trap).
 set -u
 . tests/lib/agent.sh
@@ -86,6 +91,22 @@ check_metric() { # NAME MIN
 check_metric 'cadet_aggregator_reports_refused_total{field="window"}' 1
 check_metric 'cadet_aggregator_reports_refused_total{field="timestamp"}' 1
 check_metric cadet_aggregator_report_values_clamped_total 4
+
+echo "== one pod named with 70,000 bytes, one without a namespace, one good"
+long=$(python3 -c 'print("p" * 70000)')
+bad="{\"namespace\":\"shop\",\"name\":\"$long\",\"containers\":[{\"name\":\"app\"}]},"
+bad="$bad{\"name\":\"no-namespace\",\"containers\":[{\"name\":\"app\"}]},"
+report mixed 15000000000 5000000 4096 "" "$bad" >"$TMP/mixed.json"
+python3 -c 'import json,sys; r = json.load(open(sys.argv[1])); json.dump([r, r], open(sys.argv[1], "w"))' \
+	"$TMP/mixed.json" || fail "writing the mixed report"
+push "$TMP/mixed.json" || fail "a report with one bad pod was refused whole: $(cat "$TMP/mixed.json.out")"
+top_pods || fail "kubectl top pod after the bad pods: $(cat "$TMP/top.txt")"
+grep -Eq '^shop +web-mixed +app +5m +4Ki' "$TMP/top.txt" || fail "the good pod of the node with bad pods is not listed: $(cat "$TMP/top.txt")"
+grep -q 'no-namespace' "$TMP/top.txt" && fail "the pod without a namespace is listed"
+grep -q 'ppppp' "$TMP/top.txt" && fail "the pod with a 70,000-byte name is listed"
+check_metric cadet_aggregator_pods_dropped_total 4
+n=$(grep -c 'node mixed: dropped .* name of 70000 bytes' "$TMP/aggregator.log")
+[ "$n" = 1 ] || fail "want the true reason logged once for node mixed, found $n lines"
 
 agg_stop || fail "the aggregator did not exit 0 on SIGTERM"
 echo "PASS"
