@@ -13,7 +13,10 @@
 #     whose name is 70,000 bytes and one without a namespace, next to a good
 #     pod, is accepted; the good pod is listed by kubectl, the two bad ones
 #     are counted (cadet_aggregator_pods_dropped_total) and the true reason
-#     is logged once.
+#     is logged once;
+#   - no forged log line: a node name holding a newline, a fake log line
+#     stamped 2099 and ESC leaves the aggregator's log file with no line
+#     starting with 2099 and no raw ESC, the name's bytes shown as \xNN.
 # Everything started is stopped and removed (trap).
 set -u
 . tests/lib/agent.sh
@@ -107,6 +110,17 @@ grep -q 'ppppp' "$TMP/top.txt" && fail "the pod with a 70,000-byte name is liste
 check_metric cadet_aggregator_pods_dropped_total 4
 n=$(grep -c 'node mixed: dropped .* name of 70000 bytes' "$TMP/aggregator.log")
 [ "$n" = 1 ] || fail "want the true reason logged once for node mixed, found $n lines"
+
+echo "== a node name that forges a log line"
+report 'forged\n2099-01-01T00:00:00.000Z cadet-aggregator error: FAKE LOG LINE\u001b[31m' \
+	15000000000 1 1 >"$TMP/forged.json"
+push "$TMP/forged.json" # accepted or not: what matters is the log
+agg_wait grep -q 'forged' "$TMP/aggregator.log" || fail "the forged node name was not logged at all"
+grep -n '^2099' "$TMP/aggregator.log" && fail "a forged line starting with 2099 is in the aggregator's log"
+esc=$(printf '\033')
+grep -n "$esc" "$TMP/aggregator.log" && fail "a raw ESC is in the aggregator's log"
+grep -F 'forged\x0a2099-01-01' "$TMP/aggregator.log" | cut -c1-200 ||
+	fail "the node name's newline is not shown as \\x0a"
 
 agg_stop || fail "the aggregator did not exit 0 on SIGTERM"
 echo "PASS"
