@@ -5,7 +5,8 @@
  * ("1s", "1.5s", "500ms", "1m30s", "1h0m0s", "12.21s", "0s", µs forms;
  * errors for "", "5", "1x", negative and overflowing values; round trips;
  * short output buffers; values past Go's largest duration clamped to it),
- * log_escape (control characters and bad UTF-8 as \\xNN), strbuf (growth past the first block, printf,
+ * log_escape (control characters and bad UTF-8 as \xNN), strbuf (growth
+ * past the first block, printf,
  * reset keeping memory, swap, the failed state), cadet_error set/prefix
  * (strerror appended once, nested prefixes, truncation instead of
  * overflow, NULL errors), listen_address_parse (host:port, :port, [v6]:port
