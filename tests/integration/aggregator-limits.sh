@@ -99,12 +99,12 @@ echo "== one pod named with 70,000 bytes, one without a namespace, one good"
 long=$(python3 -c 'print("p" * 70000)')
 bad="{\"namespace\":\"shop\",\"name\":\"$long\",\"containers\":[{\"name\":\"app\"}]},"
 bad="$bad{\"name\":\"no-namespace\",\"containers\":[{\"name\":\"app\"}]},"
-report mixed 15000000000 5000000 4096 "" "$bad" >"$TMP/mixed.json"
+report mixed 15000000000 5000000 4194304 "" "$bad" >"$TMP/mixed.json"
 python3 -c 'import json,sys; r = json.load(open(sys.argv[1])); json.dump([r, r], open(sys.argv[1], "w"))' \
 	"$TMP/mixed.json" || fail "writing the mixed report"
 push "$TMP/mixed.json" || fail "a report with one bad pod was refused whole: $(cat "$TMP/mixed.json.out")"
 top_pods || fail "kubectl top pod after the bad pods: $(cat "$TMP/top.txt")"
-grep -Eq '^shop +web-mixed +app +5m +4Ki' "$TMP/top.txt" || fail "the good pod of the node with bad pods is not listed: $(cat "$TMP/top.txt")"
+grep -Eq '^shop +web-mixed +app +5m +4Mi' "$TMP/top.txt" || fail "the good pod of the node with bad pods is not listed: $(cat "$TMP/top.txt")"
 grep -q 'no-namespace' "$TMP/top.txt" && fail "the pod without a namespace is listed"
 grep -q 'ppppp' "$TMP/top.txt" && fail "the pod with a 70,000-byte name is listed"
 check_metric cadet_aggregator_pods_dropped_total 4
