@@ -49,5 +49,18 @@ int agg_metrics_render(struct strbuf *sb, const struct agg_stats *stats, struct 
 		      agg_stats_get(&stats->reports_accepted));
 	strbuf_printf(sb, "cadet_aggregator_reports_total{result=\"rejected\"} %" PRIu64 "\n",
 		      agg_stats_get(&stats->reports_rejected));
+	family(sb, "cadet_aggregator_reports_refused_total", "counter",
+	       "Node reports refused for a value out of range, by field (also counted as rejected).");
+	strbuf_printf(sb, "cadet_aggregator_reports_refused_total{field=\"window\"} %" PRIu64 "\n",
+		      agg_stats_get(&stats->refused_window));
+	strbuf_printf(sb, "cadet_aggregator_reports_refused_total{field=\"timestamp\"} %" PRIu64 "\n",
+		      agg_stats_get(&stats->refused_timestamp));
+	family(sb, "cadet_aggregator_report_values_clamped_total", "counter",
+	       "CPU and memory values above their limit, clamped to it.");
+	strbuf_printf(sb, "cadet_aggregator_report_values_clamped_total %" PRIu64 "\n",
+		      agg_stats_get(&stats->values_clamped));
+	family(sb, "cadet_aggregator_pods_dropped_total", "counter",
+	       "Pods removed from a report for a bad namespace, name or container (the rest is kept).");
+	strbuf_printf(sb, "cadet_aggregator_pods_dropped_total %" PRIu64 "\n", agg_stats_get(&stats->pods_dropped));
 	return 0;
 }

@@ -31,6 +31,7 @@
 #include "common/log.h"
 #include "common/readfile.h"
 #include "common/timefmt.h"
+#include "report-limits.h"
 
 #define PUSH_METHOD "/cadet.v1.MetricsPush/Push"
 #define OUTSTANDING_ACCEPTS 16
@@ -47,6 +48,8 @@ enum tag_kind {
 };
 
 struct push_call;
+
+#define DROPPED_LOG_INTERVAL_NS (60ULL * 1000000000ULL)
 
 struct tag {
 	enum tag_kind kind;
@@ -67,6 +70,9 @@ struct push_call {
 	uint64_t reports;
 	char *node_name; /* of the first report, for logs */
 	char *bound_node; /* from a client certificate CN "system:node:NAME", or NULL */
+	uint64_t pods_dropped_unlogged; /* bad pods removed since the last warning */
+	uint64_t dropped_logged_mono_ns; /* when that warning was logged, 0: never */
+	char dropped_why[160]; /* the last removed pod's reason */
 	struct tag accept_tag, recv_tag, close_tag, finish_tag;
 };
 
@@ -208,7 +214,26 @@ static int take_report(struct push_call *pc, grpc_byte_buffer *buf, struct cadet
 			 report->agent_version && *report->agent_version ? report->agent_version : "unknown");
 		gpr_free(peer);
 	}
-	if (agg_store_put(pc->srv->store, report, clock_monotonic_ns(), err) < 0)
+	char why[sizeof(pc->dropped_why)];
+	int dropped = agg_report_limit(report, clock_realtime_ns(), pc->srv->stats, why, sizeof(why), err);
+	if (dropped < 0) {
+		cadet__v1__node_report__free_unpacked(report, NULL);
+		return -1;
+	}
+	uint64_t now_mono_ns = clock_monotonic_ns();
+	if (dropped > 0) {
+		pc->pods_dropped_unlogged += (uint64_t)dropped;
+		memcpy(pc->dropped_why, why, sizeof(why));
+	}
+	if (pc->pods_dropped_unlogged > 0 &&
+	    (pc->dropped_logged_mono_ns == 0 || now_mono_ns - pc->dropped_logged_mono_ns >= DROPPED_LOG_INTERVAL_NS)) {
+		log_warn("node %s: dropped %llu pods from its reports (the rest is kept), the last because %s "
+			 "(logged at most once a minute per stream)",
+			 report->node_name, (unsigned long long)pc->pods_dropped_unlogged, pc->dropped_why);
+		pc->pods_dropped_unlogged = 0;
+		pc->dropped_logged_mono_ns = now_mono_ns;
+	}
+	if (agg_store_put(pc->srv->store, report, now_mono_ns, err) < 0)
 		return -1;
 	pc->reports++;
 	agg_stats_add(&pc->srv->stats->reports_accepted, 1);

@@ -12,6 +12,9 @@ struct agg_stats {
 	uint64_t streams_opened;
 	uint64_t streams_closed;
 	uint64_t nodes_expired; /* dropped for silence */
+	uint64_t refused_window, refused_timestamp; /* reports refused by report-limits.c */
+	uint64_t values_clamped; /* usage values clamped by report-limits.c */
+	uint64_t pods_dropped; /* pods with bad names removed by report-limits.c */
 };
 
 static inline void agg_stats_add(uint64_t *counter, uint64_t n)

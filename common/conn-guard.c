@@ -9,7 +9,8 @@
  *    with itself as the bufferevent's callback argument. On the next loop
  *    turn the guard reads it back (bufferevent_getcb), checks it with
  *    evhttp_connection_get_bufferevent, and registers a close callback,
- *    which evhttp calls once when it frees the connection. Until then the
+ *    which evhttp calls once when it frees the connection (and sets
+ *    TCP_NODELAY on its socket, which evhttp has set by then). Until then the
  *    guard holds a reference on the bufferevent, so a connection evhttp
  *    dropped meanwhile is seen (its callbacks are cleared) and uncounted;
  *  - requests: callbacks on the bufferevent's input and output buffers. A
@@ -20,9 +21,14 @@
  *    own idle timeout: the connection is closed and freed. */
 #include "conn-guard.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -45,7 +51,7 @@ struct conn_guard {
 	struct timeval request_timeout;
 	struct evconnlistener *listener; /* NULL once detached */
 	bool paused;
-	bool pause_logged, drop_logged, mismatch_logged;
+	bool pause_logged, drop_logged, mismatch_logged, nodelay_logged;
 	uint64_t dropped;
 	char label[128];
 };
@@ -158,6 +164,18 @@ static void conn_closed(struct evhttp_connection *evcon, void *arg)
 	conn_gone(arg);
 }
 
+/* Answers go out at once: with Nagle on, the second TLS record of an answer
+ * waits for the client's delayed ACK, about 40 ms per kept-alive request. */
+static void set_nodelay(struct conn_guard *g, struct bufferevent *bev)
+{
+	evutil_socket_t fd = bufferevent_getfd(bev);
+	int on = 1;
+	if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) != 0 && !g->nodelay_logged) {
+		log_warn("%s: cannot set TCP_NODELAY on a connection: %s (logged once)", g->label, strerror(errno));
+		g->nodelay_logged = true;
+	}
+}
+
 static void attach_one(struct conn_guard *g, struct watched_conn *c)
 {
 	struct bufferevent *bev = c->bev;
@@ -177,6 +195,7 @@ static void attach_one(struct conn_guard *g, struct watched_conn *c)
 		conn_gone(c);
 	} else {
 		evhttp_connection_set_closecb(evcon, conn_closed, c);
+		set_nodelay(g, bev);
 	}
 	bufferevent_decref(bev);
 }

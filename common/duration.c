@@ -103,6 +103,8 @@ size_t duration_format(uint64_t ns, char *out, size_t size)
 	int n;
 	if (size == 0)
 		return 0;
+	if (ns > INT64_MAX)
+		ns = INT64_MAX; /* Go's time.Duration ends there; more would not parse */
 	if (ns == 0)
 		n = snprintf(out, size, "0s");
 	else if (ns < NSEC_PER_USEC)

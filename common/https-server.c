@@ -11,6 +11,7 @@
 #include "https-server.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -119,13 +120,32 @@ static bool connection_verified(const struct https_server *srv, struct evhttp_re
 	return SSL_get0_peer_certificate(ssl) != NULL && SSL_get_verify_result(ssl) == X509_V_OK;
 }
 
+/* Sends buf as the answer. For HEAD, evhttp would write the body too (and
+ * leave out Content-Length), so the client would read it as the next
+ * response: the headers say how long the GET body is, and the body stays. */
+static void send_reply(struct evhttp_request *evreq, int code, const char *reason, struct evbuffer *buf)
+{
+	if (evhttp_request_get_command(evreq) == EVHTTP_REQ_HEAD) {
+		char len[32];
+		snprintf(len, sizeof(len), "%zu", buf ? evbuffer_get_length(buf) : (size_t)0);
+		struct evkeyvalq *out = evhttp_request_get_output_headers(evreq);
+		evhttp_remove_header(out, "Content-Length");
+		evhttp_add_header(out, "Content-Length", len);
+		evhttp_send_reply(evreq, code, reason, NULL);
+		return;
+	}
+	evhttp_send_reply(evreq, code, reason, buf);
+}
+
 static void send_plain(struct evhttp_request *evreq, int code, const char *reason, const char *text)
 {
 	struct evbuffer *buf = evbuffer_new();
 	if (buf)
 		evbuffer_add_printf(buf, "%s\n", text);
-	evhttp_add_header(evhttp_request_get_output_headers(evreq), "Content-Type", "text/plain; charset=utf-8");
-	evhttp_send_reply(evreq, code, reason, buf);
+	struct evkeyvalq *out = evhttp_request_get_output_headers(evreq);
+	evhttp_remove_header(out, "Content-Type");
+	evhttp_add_header(out, "Content-Type", "text/plain; charset=utf-8");
+	send_reply(evreq, code, reason, buf);
 	if (buf)
 		evbuffer_free(buf);
 }
@@ -185,7 +205,7 @@ static void handle_request(struct evhttp_request *evreq, void *arg)
 		strbuf_free(&resp.body);
 		if (buf)
 			evbuffer_free(buf);
-		evhttp_send_error(evreq, 500, "Internal Server Error");
+		send_plain(evreq, 500, "Internal Server Error", "internal server error");
 		return;
 	}
 	/* Hand the rendered body to libevent without a copy. */
@@ -197,7 +217,7 @@ static void handle_request(struct evhttp_request *evreq, void *arg)
 			free(data);
 	}
 	strbuf_free(&resp.body);
-	evhttp_send_reply(evreq, resp.code, reason_phrase(resp.code), buf);
+	send_reply(evreq, resp.code, reason_phrase(resp.code), buf);
 	evbuffer_free(buf);
 }
 

@@ -1,4 +1,8 @@
-/* log.c: writes log lines to stderr or journald (see log.h). */
+/* log.c: writes log lines to stderr or journald (see log.h).
+ *
+ * Messages carry names from outside (node names, X-Remote-User, runtime
+ * names), so every message and field is escaped before it is written (see
+ * log_escape): one line per call, whatever the arguments held. */
 #include "log.h"
 
 #include <stdarg.h>
@@ -69,6 +73,66 @@ static const char *level_name(int priority)
 	}
 }
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none:
+ * no overlong forms, surrogates or code points above U+10FFFF. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xbf;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+size_t log_escape(const char *in, char *out, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)in;
+	size_t n = strlen(in), o = 0;
+	if (size == 0)
+		return 0;
+	for (size_t i = 0; i < n;) {
+		size_t len = s[i] >= 0x80 ? utf8_len(s + i, n - i) : (s[i] >= 0x20 && s[i] != 0x7f);
+		if (len > 0) {
+			if (o + len >= size)
+				break;
+			memcpy(out + o, s + i, len);
+			o += len;
+			i += len;
+		} else {
+			if (o + 4 >= size)
+				break;
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[s[i] >> 4];
+			out[o++] = hex[s[i] & 0xf];
+			i++;
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
 static void write_journal(int priority, const char *const *fields, const char *msg)
 {
 	struct iovec iov[16];
@@ -83,7 +147,7 @@ static void write_journal(int priority, const char *const *fields, const char *m
 	snprintf(buf[n], sizeof(buf[n]), "SYSLOG_IDENTIFIER=%s", log_ident);
 	n++;
 	for (size_t i = 0; fields && fields[i] && n < 16; i++, n++)
-		snprintf(buf[n], sizeof(buf[n]), "%s", fields[i]);
+		log_escape(fields[i], buf[n], sizeof(buf[n]));
 	for (size_t i = 0; i < n; i++) {
 		iov[i].iov_base = buf[i];
 		iov[i].iov_len = strlen(buf[i]);
@@ -96,11 +160,12 @@ void log_write(int priority, const char *const *fields, const char *fmt, ...)
 {
 	if (!log_enabled(priority))
 		return;
-	char msg[1024];
+	char raw[1024], msg[4 * sizeof(raw)];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	log_escape(raw, msg, sizeof(msg));
 
 	if (log_sink == LOG_SINK_JOURNAL) {
 		write_journal(priority, fields, msg);
@@ -115,7 +180,9 @@ void log_write(int priority, const char *const *fields, const char *fmt, ...)
 	char extra[512] = "";
 	size_t used = 0;
 	for (size_t i = 0; fields && fields[i] && used < sizeof(extra); i++) {
-		int n = snprintf(extra + used, sizeof(extra) - used, " %s", fields[i]);
+		char field[512];
+		log_escape(fields[i], field, sizeof(field));
+		int n = snprintf(extra + used, sizeof(extra) - used, " %s", field);
 		if (n < 0)
 			break;
 		used += (size_t)n;

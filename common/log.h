@@ -8,6 +8,7 @@
 #define CADET_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <syslog.h>
 
 enum log_sink {
@@ -28,6 +29,13 @@ bool log_enabled(int priority);
  * appended as key=value. */
 void log_write(int priority, const char *const *fields, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Copies in to out (size bytes, NUL included) with every control character
+ * (newline and ESC included), DEL and byte that is not part of valid UTF-8
+ * written as \xNN, so an outside value cannot start a line or drive a
+ * terminal. Cut at a whole character when out is full; returns the length.
+ * log_write applies it to every message and field. */
+size_t log_escape(const char *in, char *out, size_t size);
 
 #define log_error(...) log_write(LOG_ERR, NULL, __VA_ARGS__)
 #define log_warn(...) log_write(LOG_WARNING, NULL, __VA_ARGS__)

@@ -21,6 +21,17 @@ servers' certificates are self-signed, so TLS here does not verify).
       request line of BYTES and no header; "headers", a short request line
       plus header lines filling BYTES. Prints the status code, or "closed"
       when the server closed the connection before answering.
+  head HOST PORT PATH NEXT [--tls]
+      on one kept-alive connection: GET PATH, HEAD PATH, GET NEXT, HEAD
+      NEXT, GET NEXT. Each HEAD must be 200 with the Content-Type its GET
+      had and a Content-Length (equal to the GET body's length for NEXT,
+      whose body is fixed) and no body; the GETs after a HEAD must parse
+      (a body left over from the HEAD would be read as their status line)
+      and be 200 with a body of their Content-Length. Prints "ok" or what
+      went wrong; exit 1 then.
+  latency HOST PORT PATH COUNT [--tls]
+      COUNT GET requests on one kept-alive connection; prints the mean and
+      the largest latency in milliseconds (information, not a check).
 """
 import http.client
 import socket
@@ -145,6 +156,84 @@ def sized(host, port, kind, nbytes, tls):
         print(answer.split(b" ")[1].decode())
 
 
+def open_conn(host, port, tls):
+    if tls:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return http.client.HTTPSConnection(host, port, timeout=10, context=ctx)
+    return http.client.HTTPConnection(host, port, timeout=10)
+
+
+def head(host, port, path, nxt, tls):
+    conn = open_conn(host, port, tls)
+    sock = None
+    seen = {}
+    for i, (method, p) in enumerate([("GET", path), ("HEAD", path), ("GET", nxt),
+                                     ("HEAD", nxt), ("GET", nxt)]):
+        what = "%s %s (request %d)" % (method, p, i + 1)
+        try:
+            conn.request(method, p)
+            resp = conn.getresponse()
+            body = resp.read()
+        except (http.client.HTTPException, OSError) as e:
+            print("%s: %s: %s" % (what, type(e).__name__, e))
+            return 1
+        if sock is None:
+            sock = conn.sock
+        elif conn.sock is not sock:
+            print("%s: the connection was replaced" % what)
+            return 1
+        if resp.status != 200:
+            print("%s: status %d" % (what, resp.status))
+            return 1
+        length = resp.getheader("Content-Length")
+        ctype = resp.getheader("Content-Type")
+        if length is None or not length.isdigit():
+            print("%s: Content-Length %r" % (what, length))
+            return 1
+        if method == "GET":
+            if int(length) != len(body) or not body:
+                print("%s: Content-Length %s, body of %d bytes" % (what, length, len(body)))
+                return 1
+            seen[p] = (ctype, len(body))
+        else:
+            gtype, glen = seen[p]
+            if ctype != gtype:
+                print("%s: Content-Type %r, GET had %r" % (what, ctype, gtype))
+                return 1
+            if int(length) == 0 or (p == nxt and int(length) != glen):
+                print("%s: Content-Length %s, GET body was %d bytes" % (what, length, glen))
+                return 1
+    # nothing may follow the last answer: a stray body would be readable now
+    sock.setblocking(False)
+    try:
+        extra = sock.recv(4096)
+    except (BlockingIOError, ssl.SSLWantReadError):
+        extra = None
+    finally:
+        sock.setblocking(True)
+    if extra:
+        print("%d stray bytes after the last answer: %r" % (len(extra), extra[:60]))
+        return 1
+    print("ok")
+    return 0
+
+
+def latency(host, port, path, count, tls):
+    conn = open_conn(host, port, tls)
+    times = []
+    for _ in range(count):
+        t0 = time.monotonic()
+        conn.request("GET", path)
+        conn.getresponse().read()
+        times.append((time.monotonic() - t0) * 1000)
+    times = times[1:] or times  # the first carries the TLS handshake
+    print("mean %.2f ms, max %.2f ms over %d requests on one connection"
+          % (sum(times) / len(times), max(times), len(times)))
+    return 0
+
+
 def main(argv):
     tls = "--tls" in argv
     args = [a for a in argv if a != "--tls"]
@@ -160,6 +249,10 @@ def main(argv):
     if cmd == "sized" and len(args) == 5 and args[3] in ("line", "headers"):
         sized(args[1], int(args[2]), args[3], int(args[4]), tls)
         return 0
+    if cmd == "head" and len(args) == 5:
+        return head(args[1], int(args[2]), args[3], args[4], tls)
+    if cmd == "latency" and len(args) == 5:
+        return latency(args[1], int(args[2]), args[3], int(args[4]), tls)
     print(__doc__, file=sys.stderr)
     return 2
 

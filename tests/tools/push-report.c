@@ -38,7 +38,7 @@ static uint64_t get_u64(json_object *obj, const char *key)
 	json_object *v;
 	if (!json_object_object_get_ex(obj, key, &v))
 		return 0;
-	return (uint64_t)json_object_get_int64(v);
+	return json_object_get_uint64(v); /* up to 2^64-1, for hostile reports */
 }
 
 static char *get_str(json_object *obj, const char *key)

@@ -4,7 +4,9 @@
  * Covers duration_parse and duration_format against Go's time package
  * ("1s", "1.5s", "500ms", "1m30s", "1h0m0s", "12.21s", "0s", µs forms;
  * errors for "", "5", "1x", negative and overflowing values; round trips;
- * short output buffers), strbuf (growth past the first block, printf,
+ * short output buffers; values past Go's largest duration clamped to it),
+ * log_escape (control characters and bad UTF-8 as \xNN), strbuf (growth
+ * past the first block, printf,
  * reset keeping memory, swap, the failed state), cadet_error set/prefix
  * (strerror appended once, nested prefixes, truncation instead of
  * overflow, NULL errors), listen_address_parse (host:port, :port, [v6]:port
@@ -31,6 +33,7 @@
 #include "common/error.h"
 #include "common/timefmt.h"
 #include "common/https-server.h"
+#include "common/log.h"
 #include "common/strbuf.h"
 
 #define SEC 1000000000ULL
@@ -139,6 +142,14 @@ static void test_duration_format(void **state)
 	expect_format(3600 * SEC, "1h0m0s");
 	expect_format(3661 * SEC + SEC / 2, "1h1m1.5s");
 	expect_format(100 * 3600 * SEC, "100h0m0s");
+	expect_format(INT64_MAX, "2562047h47m16.854775807s"); /* Go's largest duration */
+
+	/* beyond Go's largest duration: clamped to it, never unparseable */
+	char big[64];
+	duration_format(1ULL << 63, big, sizeof(big));
+	assert_string_equal(big, "2562047h47m16.854775807s");
+	duration_format(UINT64_MAX, big, sizeof(big));
+	assert_string_equal(big, "2562047h47m16.854775807s");
 
 	/* a short buffer gets a truncated, terminated prefix */
 	char small[4];
@@ -146,6 +157,25 @@ static void test_duration_format(void **state)
 	assert_int_equal(n, 3);
 	assert_string_equal(small, "1m3");
 	assert_int_equal(duration_format(SEC, small, 0), 0);
+}
+
+/* ---- log_escape ---- */
+
+static void test_log_escape(void **state)
+{
+	(void)state;
+	char out[128];
+	log_escape("node-a", out, sizeof(out));
+	assert_string_equal(out, "node-a");
+	log_escape("a\n2099-01-01T00:00:00.000Z x error: FAKE\033[31m\r\t\x7f", out, sizeof(out));
+	assert_string_equal(out, "a\\x0a2099-01-01T00:00:00.000Z x error: FAKE\\x1b[31m\\x0d\\x09\\x7f");
+	/* valid UTF-8 stays; a stray byte, an overlong form and a surrogate do not */
+	log_escape("\xc2\xb5s \xe2\x82\xac \xff \xc0\xaf \xed\xa0\x80", out, sizeof(out));
+	assert_string_equal(out, "\xc2\xb5s \xe2\x82\xac \\xff \\xc0\\xaf \\xed\\xa0\\x80");
+	/* a short buffer is cut before an escape, never inside one */
+	char small[6];
+	assert_int_equal(log_escape("ab\ncd", small, sizeof(small)), 2);
+	assert_string_equal(small, "ab");
 }
 
 /* ---- strbuf ---- */
@@ -550,6 +580,7 @@ int main(void)
 		cmocka_unit_test(test_duration_parse),
 		cmocka_unit_test(test_duration_parse_errors),
 		cmocka_unit_test(test_duration_format),
+		cmocka_unit_test(test_log_escape),
 		cmocka_unit_test(test_strbuf),
 		cmocka_unit_test(test_error),
 		cmocka_unit_test(test_listen_address),
