@@ -5,6 +5,7 @@
 #include "agent/collect-bpf-usage.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,37 +30,25 @@ struct bpf_usage {
 	bool sorted;
 };
 
-static char *join3(const char *a, const char *b, const char *c)
+/* dir/subtree, or dir alone for an empty subtree. */
+static char *subtree_dir(const char *dir, const char *subtree)
 {
-	size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
-	char *p = malloc(la + lb + lc + 3);
-	if (!p)
+	char *p = NULL;
+	if (asprintf(&p, "%s%s%s", dir, subtree[0] ? "/" : "", subtree) < 0)
 		return NULL;
-	memcpy(p, a, la);
-	size_t n = la;
-	if (lb) {
-		p[n++] = '/';
-		memcpy(p + n, b, lb);
-		n += lb;
-	}
-	if (lc) {
-		p[n++] = '/';
-		memcpy(p + n, c, lc);
-		n += lc;
-	}
-	p[n] = '\0';
 	return p;
 }
 
-int bpf_usage_open(const char *cgroup_root, bool v2, const char *subtree, struct bpf_usage **out,
+int bpf_usage_open(const char *cpu_tree, const char *memory_tree, const char *subtree, struct bpf_usage **out,
 		   struct cadet_error *err)
 {
 	struct bpf_usage *u = calloc(1, sizeof(*u));
 	if (!u)
 		return cadet_error_set(err, errno, "allocating BPF usage reader");
 	u->subtree = strdup(subtree);
-	_cleanup_free_ char *cpu_dir = join3(cgroup_root, v2 ? "" : "cpuacct", subtree);
-	_cleanup_free_ char *mem_dir = v2 ? NULL : join3(cgroup_root, "memory", subtree);
+	bool v2 = memory_tree == NULL;
+	_cleanup_free_ char *cpu_dir = subtree_dir(cpu_tree, subtree);
+	_cleanup_free_ char *mem_dir = v2 ? NULL : subtree_dir(memory_tree, subtree);
 	if (!u->subtree || !cpu_dir || (!v2 && !mem_dir)) {
 		bpf_usage_free(u);
 		return cadet_error_set(err, ENOMEM, "allocating BPF usage reader");

@@ -21,10 +21,13 @@
 
 struct bpf_usage;
 
-/* cgroup_root as given to cgroup_collector_open (e.g. /sys/fs/cgroup); v2
- * for the unified layout; subtree relative to the hierarchy roots
- * ("kubepods", or "kubepods.slice" with the systemd driver). */
-int bpf_usage_open(const char *cgroup_root, bool v2, const char *subtree, struct bpf_usage **out,
+/* cpu_tree: the hierarchy that holds CPU usage, as the collector found it
+ * (cgroup_collector_tree: the cpuacct controller on v1 and hybrid, the root
+ * on v2); memory_tree: the v1 memory controller's hierarchy
+ * (cgroup_collector_memory_tree), NULL where memory lives in cpu_tree (v2);
+ * subtree relative to both ("kubepods", or "kubepods.slice" with the
+ * systemd driver). The layout stays the collector's knowledge. */
+int bpf_usage_open(const char *cpu_tree, const char *memory_tree, const char *subtree, struct bpf_usage **out,
 		   struct cadet_error *err);
 /* Walks the subtree(s) now; the previous walk's values are dropped. */
 int bpf_usage_refresh(struct bpf_usage *u, struct cadet_error *err);

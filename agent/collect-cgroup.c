@@ -167,6 +167,11 @@ const char *cgroup_collector_tree(const struct cgroup_collector *c)
 	return c->tree;
 }
 
+const char *cgroup_collector_memory_tree(const struct cgroup_collector *c)
+{
+	return c->layout == CGROUP_LAYOUT_V2 ? NULL : c->dirs[V1_DIR_MEMORY];
+}
+
 bool cgroup_error_is_vanished(int errnum)
 {
 	return errnum == ENOENT || errnum == ENODEV || errnum == ESTALE;

@@ -34,6 +34,9 @@ const char *cgroup_layout_name(enum cgroup_layout layout);
 /* Directory whose tree mirrors every cgroup, walked by discovery: the cpuacct
  * (or cpu,cpuacct) controller for v1 and hybrid, the root for v2. */
 const char *cgroup_collector_tree(const struct cgroup_collector *c);
+/* The memory controller's hierarchy on v1 and hybrid; NULL on v2, where
+ * memory lives in cgroup_collector_tree(). */
+const char *cgroup_collector_memory_tree(const struct cgroup_collector *c);
 
 /* Limits the descriptors handles keep open (default: the open-file limit
  * less a reserve); files past it are reopened on every read. */

@@ -309,14 +309,14 @@ static void refresh_bpf_usage(struct collection *c)
 		return;
 	if (!c->bpf_usage) {
 		static const char *const subtrees[] = CGROUP_KUBEPODS_ROOTS;
-		bool v2 = cgroup_collector_layout(c->cgroups) == CGROUP_LAYOUT_V2;
 		for (size_t i = 0; i < CGROUP_KUBEPODS_N_ROOTS && !c->bpf_usage; i++) {
 			_cleanup_free_ char *dir = NULL;
 			if (asprintf(&dir, "%s/%s", cgroup_collector_tree(c->cgroups), subtrees[i]) < 0)
 				return;
 			if (access(dir, F_OK) < 0)
 				continue;
-			if (bpf_usage_open(c->cgroup_root, v2, subtrees[i], &c->bpf_usage, &err) < 0) {
+			if (bpf_usage_open(cgroup_collector_tree(c->cgroups), cgroup_collector_memory_tree(c->cgroups),
+					   subtrees[i], &c->bpf_usage, &err) < 0) {
 				log_info("usage between full reads from files: BPF cgroup iterator unavailable: %s", err.msg);
 				c->want_bpf_usage = false;
 				return;

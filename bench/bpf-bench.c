@@ -261,7 +261,7 @@ int main(int argc, char **argv)
 	struct cgroup_handle **handles = NULL;
 	struct sample *last_full = calloc((size_t)n_ctr, sizeof(*last_full));
 	struct bpf_usage *usage = NULL;
-	if (!last_full || bpf_usage_open("/sys/fs/cgroup", false, base_rel, &usage, &err) != 0) {
+	if (!last_full || bpf_usage_open("/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/memory", base_rel, &usage, &err) != 0) {
 		fprintf(stderr, "bpf-bench: usage reader: %s\n", last_full ? err.msg : "no memory");
 		goto out_iters;
 	}

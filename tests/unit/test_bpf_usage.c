@@ -73,7 +73,8 @@ static int setup(void **state)
 	    start_container(&f, "pod-b/c3", 80, 1u << 20) != 0)
 		goto fail;
 	if (cgroup_collector_open(TCG_ROOT, &f.files, &err) != 0 ||
-	    bpf_usage_open(TCG_ROOT, false, f.subtree, &f.usage, &err) != 0) {
+	    bpf_usage_open(cgroup_collector_tree(f.files), cgroup_collector_memory_tree(f.files), f.subtree, &f.usage,
+			   &err) != 0) {
 		fprintf(stderr, "setup: %s\n", err.msg);
 		goto fail;
 	}
