@@ -16,7 +16,7 @@
  *   ufiles cgroup_handle_read_usage(): the agent's usage-only cycle between
  *          full reads, from files (same fd limit)
  *   ubpf   the same cycle from BPF: bpf_usage_refresh() + bpf_usage_apply()
- *          per cgroup (agent/bpf-usage.h), what collect.c now does
+ *          per cgroup (agent/collect-bpf-usage.h), what cycle.c now does
  * and prints each as a ratio to iter. Removes everything it created, also
  * when interrupted. Usage: [BPF_BENCH_STARTUP=1] bpf-bench N [ROUNDS] */
 #include <dirent.h>

@@ -1,4 +1,4 @@
-/* cri-client-bench.c: what agent/cri-client.c's calls cost when the
+/* cri-client-bench.c: what agent/collect-cri-client.c's calls cost when the
  * runtime is missing, hung or hanging up, against the floor of the same
  * situation measured with plain syscalls in the same run (the figures
  * tests/unit/test_cri_client.c used to bound with fixed times).

@@ -4,7 +4,7 @@
 # $(BUILD)/go-bin with `go build -o`. Module and build caches are Go's
 # default ones, so a rebuild after the first takes seconds. Today: crictl
 # (sigs.k8s.io/cri-tools), the CRI client the containerd tests check the
-# agent against instead of cadet's own agent/cri-client.c.
+# agent against instead of cadet's own agent/collect-cri-client.c.
 # Without a Go toolchain at $(GO) nothing is built and the tests that need
 # these programs skip, saying so.
 GO ?= /usr/local/go/bin/go

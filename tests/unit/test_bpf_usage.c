@@ -1,4 +1,4 @@
-/* test_bpf_usage.c: the BPF usage reader (agent/bpf-usage.c) against the
+/* test_bpf_usage.c: the BPF usage reader (agent/collect-bpf-usage.c) against the
  * file reader it stands in for, cgroup_handle_read_usage(), on real cgroups
  * (root, kernel with BTF, hybrid layout; skipped otherwise).
  *

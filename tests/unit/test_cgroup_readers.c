@@ -1,5 +1,5 @@
 /* test_cgroup_readers.c: the cgroup v1 and v2 readers through the one
- * collector interface (agent/cgroup.h), on fixture trees this test writes
+ * collector interface (agent/collect-cgroup.h), on fixture trees this test writes
  * into a temporary directory, plus two checks on this machine's real
  * cgroups where they can be created (skipped otherwise).
  *
