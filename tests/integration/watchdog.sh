@@ -7,20 +7,20 @@
 # is 13 s (three intervals + 10 s).
 #
 # 1. Healthy: WATCHDOG=1 keeps coming, never more than 1 s apart.
-# 2. Failing cycles: the only node input a cycle cannot do without is
-#    /proc/stat and /proc/meminfo (a cgroup that cannot be read is counted
-#    and skipped), so the agent runs in its own mount namespace with a copy
-#    of /proc/meminfo bound over it, and the test removes MemTotal/MemFree
-#    from the copy. No WATCHDOG=1 arrives past the bound, the withheld ping
-#    is logged with its reason, /healthz turns 503 saying why, and /metrics
-#    and /healthz are served throughout. Restoring the copy brings pings and
-#    /healthz 200 back.
+# 2. A node file that cannot be parsed does not stop collection (issue 14:
+#    one unreadable node file never stops pod collection): the agent runs in
+#    its own mount namespace with a copy of /proc/meminfo bound over it, and
+#    the test removes MemTotal/MemFree from the copy. The cycle still
+#    completes, so the node's failure is logged once, WATCHDOG=1 keeps
+#    coming and /healthz stays 200. Since then no input from outside makes a
+#    cycle fail without hanging it; pings withheld while the loop runs are
+#    shown by the unit test test_sd_integration, and a stuck cycle by 3.
 # 3. A real hang: a FIFO with no writer appears at the fixture root's
 #    memory.current, a file the agent tries to open on every cycle while it
 #    is absent, so the cycle blocks in open(). No WATCHDOG=1 arrives. Serving
 #    stops too: collection runs on the event loop, so the loop is blocked
 #    with it (a later design that moves collection off the loop keeps
-#    serving; the pings would stop the same way, as 2 shows). Writing to the
+#    serving; the pings would stop the same way, as test_sd_integration shows). Writing to the
 #    FIFO releases the open, the cycle completes, pings resume; the agent
 #    then stops cleanly on SIGTERM.
 # 4. The aggregator's progress is its store sweep (every --metric-resolution,
@@ -140,42 +140,20 @@ wait_pings_after "$t" 5 5
 regular_pings_after "$t"
 check "healthy: WATCHDOG=1 at least every 1 s (WATCHDOG_USEC)"
 
-# --- 2. failing cycles: pings withheld, /healthz 503, serving goes on
+# --- 2. an unparsable node file: logged once, collection and pings go on
 cat "$TMP/meminfo.bad" > "$TMP/meminfo"
-t_fail=$(now)
-wait_log "collection failed: .*MemTotal" 5
-grep -q "STATUS=collection failing: .*MemTotal" "$TMP/notify.log"
-check "failing: the STATUS line says why"
-# /healthz turns 503 once the last good cycle is 13 s old; until then both
-# endpoints keep answering 200
-n=0
-while code=$(healthz) && [ "$code" = 200 ]; do
-	curl -fsS -o /dev/null --max-time 2 "$BASE/metrics" || { show_logs; fail "/metrics not served while failing"; }
-	n=$((n + 1))
-	[ $n -lt 200 ] || { show_logs; fail "/healthz still 200 20 s after collection started failing"; }
-	sleep 0.1
-done
-[ "$code" = 503 ] && grep -q "last collection cycle finished [0-9]*s ago" "$TMP/healthz.body"
-check "failing: /healthz answers 503 with the reason"
-curl -fsS -o /dev/null --max-time 2 "$BASE/metrics"
-check "failing: /metrics still served"
-# the last good cycle was at t_fail at the latest: no ping 3 s (the bound)
-# + 1 s (a wake-up period and scheduling slack) after it
-late=$(pings_after "$(echo "$t_fail" | awk '{ printf "%.3f", $1 + 4 }')")
-[ "$late" -eq 0 ] || { show_logs; fail "$late WATCHDOG=1 more than 4 s after collection started failing"; }
-echo "ok: failing: no WATCHDOG=1 past the bound"
-grep -q "watchdog: not pinging systemd: the last collection cycle completed .* ago, more than the bound of 3s" \
-	"$TMP/agent.log"
-check "failing: the withheld ping is logged with its reason"
-[ "$(grep -c 'watchdog: not pinging' "$TMP/agent.log")" -eq 1 ]
-check "failing: logged once"
-
-cat "$TMP/meminfo.good" > "$TMP/meminfo"
+wait_log "node unreadable, pods still collected: .*MemTotal" 5
 t=$(now)
-wait_pings_after "$t" 1 5
-wait_url "$BASE/healthz" 5 || { show_logs; fail "/healthz not 200 after recovery"; }
-echo "ok: restored: pings resume, /healthz 200"
-wait_log "watchdog: a collection cycle completed again" 2
+wait_pings_after "$t" 5 5
+regular_pings_after "$t"
+check "node file unparsable: cycles still complete, WATCHDOG=1 at least every 1 s"
+[ "$(healthz)" = 200 ]
+check "node file unparsable: /healthz stays 200"
+[ "$(grep -c 'node unreadable' "$TMP/agent.log")" -eq 1 ]
+check "node file unparsable: logged once"
+! grep -q "watchdog: not pinging" "$TMP/agent.log"
+check "node file unparsable: no ping withheld"
+cat "$TMP/meminfo.good" > "$TMP/meminfo"
 
 # --- 3. a real hang: a cycle blocked in open() on a FIFO with no writer
 mkfifo "$TMP/tree/memory.current" || fail "mkfifo"
