@@ -127,8 +127,12 @@ wait $TRICKLE_PIDS
 [ "$(cat "$TMP/trickle-plain" "$TMP/trickle-tls" | grep -c '^closed')" -eq 2 ] ||
 	fail "slowloris clients not dropped: $(cat "$TMP/trickle-plain" "$TMP/trickle-tls")"
 # connections open at shutdown
-sleep 1000 | python3 tests/lib/http-clients.py hold 127.0.0.1 "$PORT" 2 > "$TMP/hold" 2>&1 &
+# (the client holds them until its stdin, a FIFO this script keeps open on
+# fd 9, closes; a `sleep | client` pipeline left the sleep behind)
+mkfifo "$TMP/hold-in" || fail "mkfifo $TMP/hold-in"
+python3 tests/lib/http-clients.py hold 127.0.0.1 "$PORT" 2 < "$TMP/hold-in" > "$TMP/hold" 2>&1 &
 HOLD_PID=$!
+exec 9>"$TMP/hold-in"
 i=0
 while ! grep -q "^held" "$TMP/hold" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 grep -q "^held 2" "$TMP/hold" || fail "could not hold two connections: $(cat "$TMP/hold")"
@@ -136,8 +140,8 @@ grep -q "^held 2" "$TMP/hold" || fail "could not hold two connections: $(cat "$T
 stop_pid "$AGENT_PID" 120 # valgrind's leak check at exit takes a while
 rc=$?
 AGENT_PID=""
-pkill -P "$HOLD_PID" 2>/dev/null
-kill "$HOLD_PID" 2>/dev/null
+exec 9>&-
+stop_pid "$HOLD_PID" 2>/dev/null
 grep -E "ERROR SUMMARY|definitely lost|indirectly lost|possibly lost" "$VGLOG"
 [ $rc -eq 0 ] || { cat "$VGLOG"; tail -n 20 "$TMP/agent.log"; fail "cadet-agent under valgrind exited $rc"; }
 grep -q "ERROR SUMMARY: 0 errors" "$VGLOG" || { cat "$VGLOG"; fail "valgrind reported errors"; }
