@@ -2,9 +2,10 @@
 # deploy-manifests.sh: the Kubernetes manifests in deploy/ against each other
 # and against the binaries they run.
 #
-# `kubectl apply --dry-run=client` needs an API server for its type mapping,
-# so it cannot run here; instead `kubectl kustomize deploy/` (offline) must
-# render the kustomization, and tests/lib/check-manifests.py checks the
+# The real kube-apiserver's judgement (server-side apply of every object)
+# is cluster-deploy-apply.sh; this is the second line, offline:
+# `kubectl kustomize deploy/` must render the kustomization, and
+# tests/lib/check-manifests.py checks the
 # fields that matter: kinds and apiVersions, namespaces, selectors, the
 # APIService -> Service -> containerPort -> --listen chain, the headless
 # push Service -> --grpc-listen and the agents' --aggregator, RBAC names as
