@@ -5,3 +5,5 @@ COMMON_LIB := $(BUILD)/libcadet-common.a
 
 $(COMMON_LIB): $(COMMON_OBJS)
 	rm -f $@ && $(AR) rcs $@ $^
+# kube-api-client.c: kube-apiserver over libcurl, kubeconfigs through libyaml.
+PKGS += libcurl yaml-0.1
