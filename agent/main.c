@@ -171,13 +171,15 @@ static int agent_start(struct agent *a, struct cadet_error *err)
 	}
 	agent_views_init(&a->views);
 	if (a->cfg.aggregator) {
-		/* one report per rate window: back-to-back windows, as metrics-server sees them */
+		/* one report per rate window (back-to-back windows, as metrics-server
+		 * sees them), and one as soon as a pod comes or goes */
 		struct agent_push_options popts = {
 			.target = a->cfg.aggregator,
 			.ca_file = a->cfg.aggregator_ca_file,
 			.cert_file = a->cfg.aggregator_cert_file,
 			.key_file = a->cfg.aggregator_key_file,
 			.period_ns = a->cfg.window_ns,
+			.interval_ns = a->cfg.interval_ns,
 		};
 		if (agent_push_start(&popts, &a->push, err) < 0)
 			return -1;

@@ -112,6 +112,7 @@ int push_encode_report(const struct store *s, const char *node_name, const char 
 			pod->n_labels++;
 		}
 		pod->containers = &a.container_ptrs[ci];
+		uint64_t pod_window_ns = 0;
 		for (size_t j = 0; j < p->n_containers; j++) {
 			const struct store_container *c = &p->containers[j];
 			if (!view_container_visible(c) || c->series.vanished)
@@ -132,7 +133,12 @@ int push_encode_report(const struct store *s, const char *node_name, const char 
 			}
 			a.container_ptrs[ci++] = cr;
 			pod->n_containers++;
+			if (c->series.rate_window_ns > pod_window_ns)
+				pod_window_ns = c->series.rate_window_ns;
 		}
+		/* the span the pod's sum covers; said only when the node's is longer */
+		if (node.window_ns && pod_window_ns < node.window_ns)
+			pod->window_ns = pod_window_ns;
 	}
 
 	size_t packed = cadet__v1__node_report__get_packed_size(&node);
@@ -143,4 +149,35 @@ int push_encode_report(const struct store *s, const char *node_name, const char 
 	*out = buf;
 	*len = packed;
 	return 0;
+}
+
+/* FNV-1a over a string and its terminator, continuing from h. */
+static uint64_t fnv1a(uint64_t h, const char *str)
+{
+	for (const unsigned char *c = (const unsigned char *)(str ? str : ""); ; c++) {
+		h = (h ^ *c) * 0x100000001b3ULL;
+		if (!*c)
+			return h;
+	}
+}
+
+uint64_t push_report_members(const struct store *s)
+{
+	uint64_t members = 0;
+	for (size_t i = 0; i < s->n_pods; i++) {
+		const struct store_pod *p = &s->pods[i];
+		size_t visible;
+		if (!pod_reportable(p, &visible))
+			continue;
+		uint64_t h = fnv1a(0xcbf29ce484222325ULL, p->uid);
+		h = fnv1a(h, p->meta.namespace);
+		h = fnv1a(h, p->meta.name);
+		for (size_t j = 0; j < p->n_containers; j++) {
+			const struct store_container *c = &p->containers[j];
+			if (view_container_visible(c) && !c->series.vanished)
+				h = fnv1a(h, c->id);
+		}
+		members += h; /* a sum: the pods' order does not matter */
+	}
+	return members;
 }

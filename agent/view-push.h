@@ -18,4 +18,10 @@
 int push_encode_report(const struct store *s, const char *node_name, const char *agent_version, uint8_t **out,
 		       size_t *len, struct cadet_error *err);
 
+/* A fingerprint of which pods and containers push_encode_report would
+ * report now (not their values): it changes when a new pod gets its first
+ * rate or a pod's cgroups are gone, so the push can send such a change at
+ * once instead of at the next window. */
+uint64_t push_report_members(const struct store *s);
+
 #endif

@@ -41,7 +41,12 @@ struct agent_push {
 	struct agent_push_options opts;
 	struct push_target target;
 	uint64_t period_ns;
-	uint64_t last_offer_ns; /* collection thread only */
+	uint64_t change_gap_ns; /* opts.interval_ns, or period_ns */
+	/* collection thread only */
+	uint64_t last_offer_ns;  /* any report */
+	uint64_t last_window_ns; /* the last report of the steady schedule */
+	bool have_members;
+	uint64_t members;        /* push_report_members of the last report */
 	pthread_t thread;       /* the resolver */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -249,6 +254,7 @@ int agent_push_start(const struct agent_push_options *opts, struct agent_push **
 		return cadet_error_set(err, ENOMEM, "push");
 	p->opts = *opts;
 	p->period_ns = opts->period_ns ? opts->period_ns : 15 * NSEC_PER_SEC;
+	p->change_gap_ns = opts->interval_ns && opts->interval_ns < p->period_ns ? opts->interval_ns : p->period_ns;
 	if (push_target_parse(opts->target, &p->target, err) < 0)
 		return cadet_error_prefix(err, "--aggregator");
 	_cleanup_(push_target_clearp) struct push_target *target = &p->target;
@@ -283,14 +289,21 @@ int agent_push_start(const struct agent_push_options *opts, struct agent_push **
 	return 0;
 }
 
+/* A little early is on time: cycles jitter around the period. */
+static bool elapsed(uint64_t since_ns, uint64_t now_ns, uint64_t gap_ns)
+{
+	return since_ns == 0 || now_ns - since_ns + gap_ns / 20 >= gap_ns;
+}
+
 bool agent_push_due(struct agent_push *p, uint64_t now_monotonic_ns)
 {
-	/* a little early is on time: cycles jitter around the period */
-	return p->last_offer_ns == 0 || now_monotonic_ns - p->last_offer_ns + p->period_ns / 20 >= p->period_ns;
+	return elapsed(p->last_window_ns, now_monotonic_ns, p->period_ns);
 }
 
 void agent_push_offer(struct agent_push *p, uint8_t *data, size_t len, uint64_t now_monotonic_ns)
 {
+	if (agent_push_due(p, now_monotonic_ns))
+		p->last_window_ns = now_monotonic_ns;
 	p->last_offer_ns = now_monotonic_ns;
 	pthread_mutex_lock(&p->lock);
 	for (size_t i = 0; i < p->n; i++) {
@@ -311,13 +324,22 @@ void agent_push_offer(struct agent_push *p, uint8_t *data, size_t len, uint64_t 
 int agent_push_cycle(struct agent_push *p, const struct store *s, const char *node_name, struct cadet_error *err)
 {
 	uint64_t now = clock_monotonic_ns();
-	if (!s->node.has_rate || !agent_push_due(p, now))
+	if (!s->node.has_rate)
+		return 0;
+	/* Off the steady schedule only for a change of pods (a new one with its
+	 * first rate, one whose cgroups are gone), and at most once per
+	 * interval, so churn adds at most one report per interval. */
+	uint64_t members = push_report_members(s);
+	bool changed = !p->have_members || members != p->members;
+	if (!agent_push_due(p, now) && !(changed && elapsed(p->last_offer_ns, now, p->change_gap_ns)))
 		return 0;
 	uint8_t *data = NULL;
 	size_t len = 0;
 	if (push_encode_report(s, node_name, CADET_VERSION, &data, &len, err) < 0)
 		return -1;
 	agent_push_offer(p, data, len, now);
+	p->members = members;
+	p->have_members = true;
 	return 0;
 }
 

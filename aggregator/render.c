@@ -40,23 +40,24 @@ static void render_usage(struct strbuf *sb, uint64_t nanocores, uint64_t memory_
 	strbuf_puts(sb, "\"}");
 }
 
-/* Every pod of a node shares the node's timestamp and window: the text of
- * the last pair is kept (per thread) instead of formatted again. */
-static void render_time_window(struct strbuf *sb, const Cadet__V1__NodeReport *node)
+/* Pods of a node share the node's timestamp and most share its window (a
+ * new pod's is shorter): the text of the last pair is kept (per thread)
+ * instead of formatted again. */
+static void render_time_window(struct strbuf *sb, uint64_t timestamp_unix_ns, uint64_t window_ns)
 {
 	static __thread struct {
 		uint64_t timestamp_s, window_ns;
 		bool valid;
 		char text[128];
 	} last;
-	uint64_t timestamp_s = node->timestamp_unix_ns / 1000000000ULL;
-	if (!last.valid || last.timestamp_s != timestamp_s || last.window_ns != node->window_ns) {
+	uint64_t timestamp_s = timestamp_unix_ns / 1000000000ULL;
+	if (!last.valid || last.timestamp_s != timestamp_s || last.window_ns != window_ns) {
 		char stamp[32], window[64];
-		time_format_rfc3339(node->timestamp_unix_ns, stamp, sizeof(stamp));
-		duration_format(node->window_ns, window, sizeof(window));
+		time_format_rfc3339(timestamp_unix_ns, stamp, sizeof(stamp));
+		duration_format(window_ns, window, sizeof(window));
 		snprintf(last.text, sizeof(last.text), ",\"timestamp\":\"%s\",\"window\":\"%s\"", stamp, window);
 		last.timestamp_s = timestamp_s;
-		last.window_ns = node->window_ns;
+		last.window_ns = window_ns;
 		last.valid = true;
 	}
 	strbuf_puts(sb, last.text);
@@ -75,7 +76,7 @@ void render_node_metrics(struct strbuf *sb, const Cadet__V1__NodeReport *node,
 	strbuf_append(sb, "\"", 1);
 	render_labels(sb, node->labels, node->n_labels);
 	strbuf_append(sb, "}", 1);
-	render_time_window(sb, node);
+	render_time_window(sb, node->timestamp_unix_ns, node->window_ns);
 	strbuf_append(sb, ",", 1);
 	render_usage(sb, node->cpu_usage_nanocores, node->memory_working_set_bytes);
 	strbuf_append(sb, "}", 1);
@@ -96,7 +97,9 @@ void render_pod_metrics(struct strbuf *sb, const Cadet__V1__NodeReport *node,
 	strbuf_append(sb, "\"", 1);
 	render_labels(sb, pod->labels, pod->n_labels);
 	strbuf_append(sb, "}", 1);
-	render_time_window(sb, node);
+	/* never longer than the node's, which report-limits.c has checked */
+	uint64_t window_ns = pod->window_ns && pod->window_ns < node->window_ns ? pod->window_ns : node->window_ns;
+	render_time_window(sb, node->timestamp_unix_ns, window_ns);
 	strbuf_puts(sb, ",\"containers\":[");
 	for (size_t i = 0; i < pod->n_containers; i++) {
 		const Cadet__V1__ContainerReport *c = pod->containers[i];

@@ -21,7 +21,7 @@ sh bench/agent-steady.sh 500 1s 10
 echo
 echo "== the CRI client when the runtime is missing, hung or hanging up"
 "$BUILD/bench/cri-client-bench" 15 || echo "(cri-client-bench failed; see above)"
-for extra in bench/scrape-bench.sh bench/peers-bench.sh bench/cri-bench.sh bench/aggregator-bench.sh bench/push-bench.sh \
+for extra in bench/scrape-bench.sh bench/peers-bench.sh bench/cri-bench.sh bench/aggregator-bench.sh bench/push-bench.sh bench/fresh-bench.sh bench/serve-bench.sh \
 	bench/bpf-bench.sh; do
 	if [ -f "$extra" ]; then
 		echo

@@ -10,7 +10,7 @@ BUILD_PKGS="build-essential pkg-config clang llvm lld libclang-rt-14-dev \
   libevent-dev libjson-c-dev libssl-dev libsystemd-dev libcurl4-openssl-dev libyaml-dev \
   libprotobuf-c-dev protobuf-c-compiler libgrpc-dev \
   libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev dpkg-dev"
-TEST_PKGS="curl jq python3 prometheus wrk hyperfine valgrind \
+TEST_PKGS="curl jq python3 prometheus wrk nginx hyperfine valgrind \
   qemu-system-x86 mmdebstrap e2fsprogs \
   containerd runc containernetworking-plugins busybox-static iproute2 \
   procps systemd openssl python3-yaml protobuf-compiler"

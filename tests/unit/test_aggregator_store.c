@@ -3,7 +3,7 @@
  * staleness after 3x resolution (hidden at once, freed by the sweep),
  * snapshots that outlive a replacement, validation of reports; and the JSON
  * the renderers make of what is stored (exact NodeMetrics/PodMetrics shape,
- * escaping of hostile label bytes). */
+ * escaping of hostile label bytes, a new pod's own window). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -230,6 +230,25 @@ static void test_render(void **state)
 	cadet__v1__node_report__free_unpacked(r, NULL);
 }
 
+/* A new pod's own, shorter window is served; one longer than its node's
+ * (which report-limits.c checked) is not: the node's is. */
+static void test_render_pod_window(void **state)
+{
+	(void)state;
+	Cadet__V1__NodeReport *r = make_report("n", 1);
+	struct strbuf sb;
+	strbuf_init(&sb);
+	r->pods[0]->window_ns = 1002 * NSEC_PER_MSEC;
+	render_pod_metrics(&sb, r, r->pods[0], "2022-11-19T14:57:48Z", false);
+	assert_non_null(strstr(sb.data, "\"timestamp\":\"2022-11-19T14:57:38Z\",\"window\":\"1.002s\","));
+	strbuf_reset(&sb);
+	r->pods[0]->window_ns = UINT64_MAX;
+	render_pod_metrics(&sb, r, r->pods[0], "2022-11-19T14:57:48Z", false);
+	assert_non_null(strstr(sb.data, "\"window\":\"12.21s\","));
+	strbuf_free(&sb);
+	cadet__v1__node_report__free_unpacked(r, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_staleness),
 		cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_render),
+		cmocka_unit_test(test_render_pod_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,9 @@
  * runtime has not named yet left out, and a pod left out while one of its
  * containers has no rate yet (metrics-server would not serve it either);
  * CPU throttling (periods, throttled periods and time) travels per
- * container, as zeros where it was not read. */
+ * container, as zeros where it was not read. A new pod carries the span
+ * of its own first rate as its window, and push_report_members changes
+ * exactly when a pod enters or leaves the report. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -43,7 +45,15 @@ static void must(int r, const struct cadet_error *err)
 
 /* One cycle: node, a named pod (app + pause + late container when
  * with_late), an unnamed pod. cpu grows by `step` per cycle. */
+static void cycle_with(struct store *s, int n, bool with_late, bool with_new);
+
 static void cycle(struct store *s, int n, bool with_late)
+{
+	cycle_with(s, n, with_late, false);
+}
+
+/* with_new: also a named pod "fresh" with one container ("cccc"). */
+static void cycle_with(struct store *s, int n, bool with_late, bool with_new)
 {
 	struct cadet_error err = { 0 };
 	uint64_t step = (uint64_t)n;
@@ -91,6 +101,21 @@ static void cycle(struct store *s, int n, bool with_late)
 	struct store_container *ac = NULL;
 	struct sample ast = stats(step * 1000, 4096);
 	must(sb_record_container(s, anon, "bbbb", T0_REAL, &ast, &ac, &err), &err);
+	if (with_new) {
+		struct store_pod *fresh = NULL;
+		must(sb_record_pod(s, "uid-fresh", POD_QOS_BURSTABLE, T0_REAL, &pst, &fresh, &err), &err);
+		if (!fresh->meta.name) {
+			struct pod_metadata m = { .name = "fresh", .namespace = "shop" };
+			must(pod_metadata_set(&fresh->meta, &m, &err), &err);
+		}
+		struct store_container *fc = NULL;
+		struct sample fst = stats(step * 100000000ULL, 1 << 20);
+		must(sb_record_container(s, fresh, "cccc", T0_REAL, &fst, &fc, &err), &err);
+		if (!fc->meta.name) {
+			struct container_metadata cm = { .name = "app" };
+			must(container_metadata_set(&fc->meta, &cm, &err), &err);
+		}
+	}
 	sb_end_walk(s);
 }
 
@@ -161,10 +186,57 @@ static void test_encode(void **state)
 	store_free(&s);
 }
 
+/* A pod's window: 0 (the node's) while its rates span the node's window; the
+ * span of its own rate while that is shorter (a new pod, two samples). The
+ * members fingerprint moves exactly when a pod enters or leaves the report. */
+static void test_fresh_pod(void **state)
+{
+	(void)state;
+	struct store s;
+	struct cadet_error err = { 0 };
+	must(store_init(&s, 15 * NSEC_PER_SEC, NSEC_PER_SEC, &err), &err);
+	for (int n = 1; n <= 4; n++)
+		cycle(&s, n, false);
+	uint64_t settled = push_report_members(&s);
+	Cadet__V1__NodeReport *r = encode(&s);
+	assert_int_equal(r->window_ns, 3 * NSEC_PER_SEC);
+	assert_int_equal(r->n_pods, 1);
+	assert_int_equal(r->pods[0]->window_ns, 0);
+	cadet__v1__node_report__free_unpacked(r, NULL);
+	cycle(&s, 5, false);
+	assert_true(push_report_members(&s) == settled); /* new values, same pods */
+
+	cycle_with(&s, 6, false, true); /* one sample: no rate, not reported yet */
+	assert_true(push_report_members(&s) == settled);
+	cycle_with(&s, 7, false, true);
+	uint64_t with_fresh = push_report_members(&s);
+	assert_true(with_fresh != settled);
+	r = encode(&s);
+	assert_int_equal(r->n_pods, 2);
+	for (size_t i = 0; i < r->n_pods; i++) {
+		if (strcmp(r->pods[i]->name, "fresh") == 0)
+			assert_int_equal(r->pods[i]->window_ns, NSEC_PER_SEC);
+		else
+			assert_int_equal(r->pods[i]->window_ns, 0);
+	}
+	cadet__v1__node_report__free_unpacked(r, NULL);
+	cycle_with(&s, 8, false, true);
+	assert_true(push_report_members(&s) == with_fresh);
+
+	cycle(&s, 9, false); /* the fresh pod's cgroups are gone */
+	assert_true(push_report_members(&s) == settled);
+	r = encode(&s);
+	assert_int_equal(r->n_pods, 1);
+	assert_string_equal(r->pods[0]->name, "web-1");
+	cadet__v1__node_report__free_unpacked(r, NULL);
+	store_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_encode),
+		cmocka_unit_test(test_fresh_pod),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
