@@ -476,6 +476,9 @@ static void test_config_every_flag(void **state)
 	/* window equal to the interval is allowed */
 	assert_int_equal(parse(&cfg, &err, "--interval", "2s", "--window", "2s", NULL), 0);
 	assert_true(cfg.window_ns == 2 * SEC);
+	/* the aggregator's longest window is allowed */
+	assert_int_equal(parse(&cfg, &err, "--window", "1h", NULL), 0);
+	assert_true(cfg.window_ns == 3600 * SEC);
 }
 
 static void expect_config_error(const char *mention, ...)
@@ -510,6 +513,8 @@ static void test_config_bad_values(void **state)
 	expect_config_error("--window", "--window", "500ms", NULL); /* shorter than the 1s default interval */
 	expect_config_error("--window", "--interval", "10s", "--window", "5s", NULL);
 	expect_config_error("--window", "--interval", "1ms", "--window", "5s", NULL); /* 5000 intervals */
+	/* 3600 intervals, but longer than the aggregator's 1 h */
+	expect_config_error("--window", "--interval", "2s", "--window", "2h", NULL);
 	expect_config_error("--runtime-request-timeout", "--runtime-request-timeout", "soon", NULL);
 	expect_config_error("--log-level", "--log-level", "loud", NULL);
 	expect_config_error("--log-format", "--log-format", "xml", NULL);
