@@ -38,6 +38,17 @@
 #define MAX_MESSAGE_BYTES (32 * 1024 * 1024)
 #define MAX_PEM_BYTES (1024 * 1024)
 #define MAX_STREAMS_PER_CONNECTION 4
+/* Memory gRPC core may take for its transports and calls, half of the
+ * 256 MiB the aggregator gets in deploy/: past it gRPC core refuses new
+ * streams and shrinks read buffers instead of growing without end (an
+ * HTTP/2 rapid-reset flood grew an unbounded server to 1.2 GB). */
+#define GRPC_MEMORY_QUOTA_BYTES (128 * 1024 * 1024)
+/* A connection that carries no stream (a flooder's, or an agent's after its
+ * stream failed and before it reopens one) is closed after this. */
+#define MAX_CONNECTION_IDLE_MS (5 * 60 * 1000)
+/* Request headers: a push carries only the method, content type and
+ * authority; 16 KiB bounds what HPACK may make a stream hold. */
+#define MAX_METADATA_BYTES (16 * 1024)
 
 enum tag_kind {
 	TAG_ACCEPT,
@@ -401,6 +412,8 @@ int push_server_start(const struct push_server_config *cfg, struct agg_store *st
 	srv->shutdown_tag = (struct tag){ TAG_SHUTDOWN, NULL };
 	atomic_init(&srv->shutting_down, false);
 
+	grpc_resource_quota *quota = grpc_resource_quota_create("cadet-push");
+	grpc_resource_quota_resize(quota, GRPC_MEMORY_QUOTA_BYTES);
 	grpc_arg args[] = {
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, .value.integer = MAX_MESSAGE_BYTES },
 		/* an agent needs one stream; a few more ride out a reconnect */
@@ -409,9 +422,15 @@ int push_server_start(const struct push_server_config *cfg, struct agg_store *st
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIMEOUT_MS, .value.integer = 20000 },
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, .value.integer = 10000 },
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, .value.integer = 1 },
+		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_CONNECTION_IDLE_MS, .value.integer = MAX_CONNECTION_IDLE_MS },
+		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_METADATA_SIZE, .value.integer = MAX_METADATA_BYTES },
+		{ .type = GRPC_ARG_POINTER,
+		  .key = GRPC_ARG_RESOURCE_QUOTA,
+		  .value.pointer = { .p = quota, .vtable = grpc_resource_quota_arg_vtable() } },
 	};
 	grpc_channel_args channel_args = { .num_args = sizeof(args) / sizeof(args[0]), .args = args };
 	srv->server = grpc_server_create(&channel_args, NULL);
+	grpc_resource_quota_unref(quota); /* the server holds its own reference */
 	srv->cq = grpc_completion_queue_create_for_next(NULL);
 	grpc_server_register_completion_queue(srv->server, srv->cq, NULL);
 	srv->port = grpc_server_add_http2_port(srv->server, cfg->listen, creds);
