@@ -62,5 +62,9 @@ int agg_metrics_render(struct strbuf *sb, const struct agg_stats *stats, struct 
 	family(sb, "cadet_aggregator_pods_dropped_total", "counter",
 	       "Pods removed from a report for a bad namespace, name or container (the rest is kept).");
 	strbuf_printf(sb, "cadet_aggregator_pods_dropped_total %" PRIu64 "\n", agg_stats_get(&stats->pods_dropped));
+	family(sb, "cadet_aggregator_log_lines_suppressed_total", "counter",
+	       "Per-peer push stream log lines held back (at most one a minute per peer is written).");
+	strbuf_printf(sb, "cadet_aggregator_log_lines_suppressed_total %" PRIu64 "\n",
+		      agg_stats_get(&stats->peer_log_suppressed));
 	return 0;
 }

@@ -13,6 +13,8 @@
  * NAME, so one compromised node cannot overwrite the others. */
 #include "push-server.h"
 
+#include "peer-log.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -61,6 +63,7 @@ enum tag_kind {
 struct push_call;
 
 #define DROPPED_LOG_INTERVAL_NS (60ULL * 1000000000ULL)
+#define PEER_LOG_INTERVAL_NS (60ULL * 1000000000ULL)
 
 struct tag {
 	enum tag_kind kind;
@@ -99,6 +102,7 @@ struct push_server {
 	struct agg_store *store;
 	struct agg_stats *stats;
 	struct agg_stats own_stats; /* when the caller gave none */
+	struct peer_log peer_log;   /* per-peer stream events, one line a minute */
 	int port;
 };
 
@@ -221,8 +225,15 @@ static int take_report(struct push_call *pc, grpc_byte_buffer *buf, struct cadet
 	if (!pc->node_name && report->node_name) {
 		pc->node_name = strdup(report->node_name);
 		char *peer = grpc_call_get_peer(pc->call);
-		log_info("node %s streaming from %s (agent %s)", report->node_name, peer ? peer : "?",
-			 report->agent_version && *report->agent_version ? report->agent_version : "unknown");
+		uint64_t held = 0;
+		if (peer_log_allow(&pc->srv->peer_log, peer, clock_monotonic_ns(), &held))
+			log_info("node %s streaming from %s (agent %s; %llu more stream events of this peer not "
+				 "logged, at most one line a minute per peer)",
+				 report->node_name, peer ? peer : "?",
+				 report->agent_version && *report->agent_version ? report->agent_version : "unknown",
+				 (unsigned long long)held);
+		else
+			agg_stats_add(&pc->srv->stats->peer_log_suppressed, 1);
 		gpr_free(peer);
 	}
 	char why[sizeof(pc->dropped_why)];
@@ -322,7 +333,16 @@ static void on_recv(struct push_server *srv, struct push_call *pc, bool ok)
 	grpc_byte_buffer_destroy(buf);
 	if (r < 0) {
 		agg_stats_add(&srv->stats->reports_rejected, 1);
-		log_warn("gRPC stream of node %s: %s; closing it", pc->node_name ? pc->node_name : "?", err.msg);
+		char *peer = grpc_call_get_peer(pc->call);
+		uint64_t held = 0;
+		if (peer_log_allow(&srv->peer_log, peer, clock_monotonic_ns(), &held))
+			log_warn("gRPC stream of node %s from %s: %s; closing it (%llu more stream events of this "
+				 "peer not logged, at most one line a minute per peer)",
+				 pc->node_name ? pc->node_name : "?", peer ? peer : "?", err.msg,
+				 (unsigned long long)held);
+		else
+			agg_stats_add(&srv->stats->peer_log_suppressed, 1);
+		gpr_free(peer);
 		grpc_status_code code = GRPC_STATUS_RESOURCE_EXHAUSTED; /* out of memory */
 		if (err.errnum == EPERM)
 			code = GRPC_STATUS_PERMISSION_DENIED;
@@ -411,6 +431,7 @@ int push_server_start(const struct push_server_config *cfg, struct agg_store *st
 	srv->stats = cfg->stats ? cfg->stats : &srv->own_stats;
 	srv->shutdown_tag = (struct tag){ TAG_SHUTDOWN, NULL };
 	atomic_init(&srv->shutting_down, false);
+	peer_log_init(&srv->peer_log, PEER_LOG_INTERVAL_NS);
 
 	grpc_resource_quota *quota = grpc_resource_quota_create("cadet-push");
 	grpc_resource_quota_resize(quota, GRPC_MEMORY_QUOTA_BYTES);
