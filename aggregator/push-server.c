@@ -226,7 +226,7 @@ static int take_report(struct push_call *pc, grpc_byte_buffer *buf, struct cadet
 		pc->node_name = strdup(report->node_name);
 		char *peer = grpc_call_get_peer(pc->call);
 		uint64_t held = 0;
-		if (peer_log_allow(&pc->srv->peer_log, peer, clock_monotonic_ns(), &held))
+		if (peer_log_allow(&pc->srv->peer_log, peer, report->node_name, clock_monotonic_ns(), &held))
 			log_info("node %s streaming from %s (agent %s; %llu more stream events of this peer not "
 				 "logged, at most one line a minute per peer)",
 				 report->node_name, peer ? peer : "?",
@@ -335,7 +335,7 @@ static void on_recv(struct push_server *srv, struct push_call *pc, bool ok)
 		agg_stats_add(&srv->stats->reports_rejected, 1);
 		char *peer = grpc_call_get_peer(pc->call);
 		uint64_t held = 0;
-		if (peer_log_allow(&srv->peer_log, peer, clock_monotonic_ns(), &held))
+		if (peer_log_allow(&srv->peer_log, peer, pc->node_name, clock_monotonic_ns(), &held))
 			log_warn("gRPC stream of node %s from %s: %s; closing it (%llu more stream events of this "
 				 "peer not logged, at most one line a minute per peer)",
 				 pc->node_name ? pc->node_name : "?", peer ? peer : "?", err.msg,
