@@ -101,24 +101,31 @@ kill -0 "$AGG_PID" 2>/dev/null || fail "the aggregator died after the flood"
 
 # --- part 2: many streams of one host, logged once a minute, counted
 before=$(grep -c 'streaming from' "$TMP/aggregator.log")
-i=0
-while [ $i -lt 100 ]; do
+# push_batch FILE N: N pushers of FILE at once (a bare `wait` would also
+# wait for the aggregator, so their own pids are waited for)
+push_batch() {
+	pids=""
 	j=0
-	while [ $j -lt 10 ]; do
-		"$AGG_PUSH" --target "127.0.0.1:$AGG_GRPC_PORT" "$TMP/good.json" >/dev/null 2>&1 &
+	while [ $j -lt "$2" ]; do
+		"$AGG_PUSH" --target "127.0.0.1:$AGG_GRPC_PORT" "$1" >/dev/null 2>&1 &
+		pids="$pids $!"
 		j=$((j + 1))
 	done
-	wait
+	for p in $pids; do
+		wait "$p"
+	done
+}
+i=0
+while [ $i -lt 100 ]; do
+	push_batch "$TMP/good.json" 10
 	i=$((i + 10))
 done
 sed 's/15000000000/9223372036854775808/' "$TMP/good.json" >"$TMP/bad.json"
 i=0
 while [ $i -lt 50 ]; do
-	"$AGG_PUSH" --target "127.0.0.1:$AGG_GRPC_PORT" "$TMP/bad.json" >/dev/null 2>&1 &
-	i=$((i + 1))
-	[ $((i % 10)) -eq 0 ] && wait
+	push_batch "$TMP/bad.json" 10
+	i=$((i + 10))
 done
-wait
 opened=$(($(grep -c 'streaming from' "$TMP/aggregator.log") - before))
 closing=$(grep -c 'closing it' "$TMP/aggregator.log")
 suppressed=$(metric cadet_aggregator_log_lines_suppressed_total)
