@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
+
 static void free_labels(struct label *labels, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -53,6 +55,17 @@ static char *dup_str(const char *s, bool *failed)
 	return d;
 }
 
+/* A name or label from the runtime, repaired to valid UTF-8 without
+ * control characters: the one entry point of runtime text into the agent,
+ * so no writer ever sees raw bytes. */
+static char *dup_name(const char *s, bool *failed)
+{
+	char *d = utf8_sanitize_dup(s);
+	if (!d)
+		*failed = true;
+	return d;
+}
+
 /* protobuf-c map entries of every map<string,string> share this layout. */
 struct map_entry {
 	ProtobufCMessage base;
@@ -72,8 +85,8 @@ static struct label *copy_map(void *const *entries, size_t n, size_t *n_out, boo
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct map_entry *e = entries[i];
-		labels[i].key = dup_str(e->key, failed);
-		labels[i].value = dup_str(e->value, failed);
+		labels[i].key = dup_name(e->key, failed);
+		labels[i].value = dup_name(e->value, failed);
 	}
 	*n_out = n;
 	return labels;
@@ -245,8 +258,8 @@ int cri_snapshot_build(const struct cri_replies *replies, uint64_t taken_realtim
 		struct cri_pod *p = &snap->pods[snap->n_pods++];
 		p->sandbox_id = dup_str(ps->id, &failed);
 		p->uid = dup_str(ps->metadata->uid, &failed);
-		p->name = dup_str(ps->metadata->name, &failed);
-		p->namespace = dup_str(ps->metadata->namespace_, &failed);
+		p->name = dup_name(ps->metadata->name, &failed);
+		p->namespace = dup_name(ps->metadata->namespace_, &failed);
 		p->labels = copy_map((void *const *)ps->labels, ps->n_labels, &p->n_labels, &failed);
 		p->created_ns = nonneg_ns(ps->created_at);
 		p->ready = ps->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY;
@@ -265,7 +278,7 @@ int cri_snapshot_build(const struct cri_replies *replies, uint64_t taken_realtim
 		struct cri_container *c = &snap->containers[snap->n_containers++];
 		c->id = dup_str(k->id, &failed);
 		c->sandbox_id = dup_str(k->pod_sandbox_id, &failed);
-		c->name = dup_str(k->metadata ? k->metadata->name : "", &failed);
+		c->name = dup_name(k->metadata ? k->metadata->name : "", &failed);
 		c->created_ns = nonneg_ns(k->created_at);
 		c->state = k->state;
 	}

@@ -12,6 +12,7 @@
 #include "common/duration.h"
 #include "common/https-server.h"
 #include "common/log.h"
+#include "common/push-limits.h"
 
 enum {
 	OPT_CGROUP_ROOT = 256,
@@ -89,7 +90,7 @@ void agent_config_usage(FILE *out, const char *prog)
 		"  --max-connections N      open connections per listener; at the limit new\n"
 		"                           clients wait (default %u)\n"
 		"  --interval DURATION      sampling period (default 1s)\n"
-		"  --window DURATION        CPU rate window (default 15s)\n"
+		"  --window DURATION        CPU rate window, at most 1h (default 15s)\n"
 		"  --container-runtime-endpoint URL\n"
 		"                           CRI socket (default unix:///run/containerd/containerd.sock;\n"
 		"                           \"\" turns CRI off)\n"
@@ -247,6 +248,8 @@ int agent_config_parse(struct agent_config *cfg, int argc, char **argv, struct c
 		return cadet_error_set(err, EINVAL, "--window %s must not be shorter than --interval %s", window,
 				       interval);
 	}
+	if (cfg->window_ns > CADET_PUSH_MAX_WINDOW_NS)
+		return cadet_error_set(err, EINVAL, "--window is longer than 1h, the longest the aggregator accepts");
 	if (cfg->window_ns / cfg->interval_ns > STORE_MAX_WINDOW_INTERVALS)
 		return cadet_error_set(err, EINVAL, "--window is more than %d intervals", STORE_MAX_WINDOW_INTERVALS);
 	return 0;

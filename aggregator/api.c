@@ -307,8 +307,16 @@ void api_handle(void *ctx, const struct https_request *req, struct https_respons
 		reply_status(resp, 401, "Unauthorized", "Unauthorized", NULL, NULL);
 		return;
 	}
-	if (user)
-		log_info("%s %s for X-Remote-User %s", req->method, req->path, user);
+	if (user) {
+		/* The header is the client's own word unless a front-proxy CA
+		 * verified the client: the journal gets it as a field of its
+		 * own (escaped as the message is), never as part of the text. */
+		char user_field[300], path_field[300];
+		snprintf(user_field, sizeof(user_field), "REMOTE_USER=%s", user);
+		snprintf(path_field, sizeof(path_field), "REQUEST_PATH=%s", req->path);
+		const char *fields[] = { user_field, path_field, NULL };
+		log_write(LOG_INFO, fields, "%s %s for X-Remote-User %s", req->method, req->path, user);
+	}
 	if (strcmp(path, "/metrics") == 0) {
 		struct cadet_error err = { 0 };
 		static const struct agg_stats no_stats;

@@ -3,39 +3,10 @@
  * bytes, overlong forms, surrogates and the U+10FFFF limit. */
 #include "json.h"
 
+#include "common/utf8.h"
+
 #include <stdint.h>
 #include <string.h>
-
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if invalid. */
-static size_t utf8_valid_len(const unsigned char *s)
-{
-	unsigned char c = s[0];
-	if (c < 0x80)
-		return 1;
-	size_t len;
-	uint32_t cp;
-	if ((c & 0xE0) == 0xC0) {
-		len = 2;
-		cp = c & 0x1F;
-	} else if ((c & 0xF0) == 0xE0) {
-		len = 3;
-		cp = c & 0x0F;
-	} else if ((c & 0xF8) == 0xF0) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	static const uint32_t min_cp[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return len;
-}
 
 void agg_json_string(struct strbuf *sb, const char *s)
 {
@@ -66,7 +37,9 @@ void agg_json_string(struct strbuf *sb, const char *s)
 			}
 			p++;
 		} else {
-			size_t len = utf8_valid_len(p);
+			/* s ends in NUL, which no continuation byte matches, so
+			 * the validator stops there: 4 bounds it without strlen */
+			size_t len = utf8_sequence_len(p, 4);
 			if (len == 0) {
 				strbuf_append(sb, "\xef\xbf\xbd", 3);
 				p++;

@@ -10,6 +10,15 @@ static void family(struct strbuf *sb, const char *name, const char *type, const 
 	strbuf_printf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A counter family with one label of two values. */
+static void counter_by(struct strbuf *sb, const char *name, const char *help, const char *label, const char *a,
+		       const uint64_t *a_count, const char *b, const uint64_t *b_count)
+{
+	family(sb, name, "counter", help);
+	strbuf_printf(sb, "%s{%s=\"%s\"} %" PRIu64 "\n", name, label, a, agg_stats_get(a_count));
+	strbuf_printf(sb, "%s{%s=\"%s\"} %" PRIu64 "\n", name, label, b, agg_stats_get(b_count));
+}
+
 int agg_metrics_render(struct strbuf *sb, const struct agg_stats *stats, struct agg_store *store,
 		       const struct https_server *server, uint64_t now_mono_ns, struct cadet_error *err)
 {
@@ -35,6 +44,10 @@ int agg_metrics_render(struct strbuf *sb, const struct agg_stats *stats, struct 
 		strbuf_printf(sb, "cadet_aggregator_http_slow_clients_dropped_total %" PRIu64 "\n",
 			      https_server_dropped_slow(server));
 	}
+	family(sb, "cadet_aggregator_log_lines_suppressed_total", "counter",
+	       "Per-peer push stream log lines held back (at most one a minute per peer is written).");
+	strbuf_printf(sb, "cadet_aggregator_log_lines_suppressed_total %" PRIu64 "\n",
+		      agg_stats_get(&stats->peer_log_suppressed));
 	family(sb, "cadet_aggregator_nodes", "gauge", "Nodes whose latest report is within 3x the metric resolution.");
 	strbuf_printf(sb, "cadet_aggregator_nodes %zu\n", n);
 	family(sb, "cadet_aggregator_nodes_expired_total", "counter", "Nodes dropped after 3x the metric resolution without a report.");
@@ -44,17 +57,11 @@ int agg_metrics_render(struct strbuf *sb, const struct agg_stats *stats, struct 
 	uint64_t opened = agg_stats_get(&stats->streams_opened), closed = agg_stats_get(&stats->streams_closed);
 	family(sb, "cadet_aggregator_push_streams", "gauge", "Open push streams from agents.");
 	strbuf_printf(sb, "cadet_aggregator_push_streams %" PRIu64 "\n", opened >= closed ? opened - closed : 0);
-	family(sb, "cadet_aggregator_reports_total", "counter", "Node reports received, by result.");
-	strbuf_printf(sb, "cadet_aggregator_reports_total{result=\"accepted\"} %" PRIu64 "\n",
-		      agg_stats_get(&stats->reports_accepted));
-	strbuf_printf(sb, "cadet_aggregator_reports_total{result=\"rejected\"} %" PRIu64 "\n",
-		      agg_stats_get(&stats->reports_rejected));
-	family(sb, "cadet_aggregator_reports_refused_total", "counter",
-	       "Node reports refused for a value out of range, by field (also counted as rejected).");
-	strbuf_printf(sb, "cadet_aggregator_reports_refused_total{field=\"window\"} %" PRIu64 "\n",
-		      agg_stats_get(&stats->refused_window));
-	strbuf_printf(sb, "cadet_aggregator_reports_refused_total{field=\"timestamp\"} %" PRIu64 "\n",
-		      agg_stats_get(&stats->refused_timestamp));
+	counter_by(sb, "cadet_aggregator_reports_total", "Node reports received, by result.", "result",
+		   "accepted", &stats->reports_accepted, "rejected", &stats->reports_rejected);
+	counter_by(sb, "cadet_aggregator_reports_refused_total",
+		   "Node reports refused for a value out of range, by field (also counted as rejected).", "field",
+		   "window", &stats->refused_window, "timestamp", &stats->refused_timestamp);
 	family(sb, "cadet_aggregator_report_values_clamped_total", "counter",
 	       "CPU and memory values above their limit, clamped to it.");
 	strbuf_printf(sb, "cadet_aggregator_report_values_clamped_total %" PRIu64 "\n",

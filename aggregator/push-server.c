@@ -13,6 +13,8 @@
  * NAME, so one compromised node cannot overwrite the others. */
 #include "push-server.h"
 
+#include "peer-log.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -38,6 +40,17 @@
 #define MAX_MESSAGE_BYTES (32 * 1024 * 1024)
 #define MAX_PEM_BYTES (1024 * 1024)
 #define MAX_STREAMS_PER_CONNECTION 4
+/* Memory gRPC core may take for its transports and calls, half of the
+ * 256 MiB the aggregator gets in deploy/: past it gRPC core refuses new
+ * streams and shrinks read buffers instead of growing without end (an
+ * HTTP/2 rapid-reset flood grew an unbounded server to 1.2 GB). */
+#define GRPC_MEMORY_QUOTA_BYTES (128 * 1024 * 1024)
+/* A connection that carries no stream (a flooder's, or an agent's after its
+ * stream failed and before it reopens one) is closed after this. */
+#define MAX_CONNECTION_IDLE_MS (5 * 60 * 1000)
+/* Request headers: a push carries only the method, content type and
+ * authority; 16 KiB bounds what HPACK may make a stream hold. */
+#define MAX_METADATA_BYTES (16 * 1024)
 
 enum tag_kind {
 	TAG_ACCEPT,
@@ -50,6 +63,7 @@ enum tag_kind {
 struct push_call;
 
 #define DROPPED_LOG_INTERVAL_NS (60ULL * 1000000000ULL)
+#define PEER_LOG_INTERVAL_NS (60ULL * 1000000000ULL)
 
 struct tag {
 	enum tag_kind kind;
@@ -88,6 +102,7 @@ struct push_server {
 	struct agg_store *store;
 	struct agg_stats *stats;
 	struct agg_stats own_stats; /* when the caller gave none */
+	struct peer_log peer_log;   /* per-peer stream events, one line a minute */
 	int port;
 };
 
@@ -210,8 +225,15 @@ static int take_report(struct push_call *pc, grpc_byte_buffer *buf, struct cadet
 	if (!pc->node_name && report->node_name) {
 		pc->node_name = strdup(report->node_name);
 		char *peer = grpc_call_get_peer(pc->call);
-		log_info("node %s streaming from %s (agent %s)", report->node_name, peer ? peer : "?",
-			 report->agent_version && *report->agent_version ? report->agent_version : "unknown");
+		uint64_t held = 0;
+		if (peer_log_allow(&pc->srv->peer_log, peer, report->node_name, clock_monotonic_ns(), &held))
+			log_info("node %s streaming from %s (agent %s; %llu more stream events of this peer not "
+				 "logged, at most one line a minute per peer)",
+				 report->node_name, peer ? peer : "?",
+				 report->agent_version && *report->agent_version ? report->agent_version : "unknown",
+				 (unsigned long long)held);
+		else
+			agg_stats_add(&pc->srv->stats->peer_log_suppressed, 1);
 		gpr_free(peer);
 	}
 	char why[sizeof(pc->dropped_why)];
@@ -311,7 +333,16 @@ static void on_recv(struct push_server *srv, struct push_call *pc, bool ok)
 	grpc_byte_buffer_destroy(buf);
 	if (r < 0) {
 		agg_stats_add(&srv->stats->reports_rejected, 1);
-		log_warn("gRPC stream of node %s: %s; closing it", pc->node_name ? pc->node_name : "?", err.msg);
+		char *peer = grpc_call_get_peer(pc->call);
+		uint64_t held = 0;
+		if (peer_log_allow(&srv->peer_log, peer, pc->node_name, clock_monotonic_ns(), &held))
+			log_warn("gRPC stream of node %s from %s: %s; closing it (%llu more stream events of this "
+				 "peer not logged, at most one line a minute per peer)",
+				 pc->node_name ? pc->node_name : "?", peer ? peer : "?", err.msg,
+				 (unsigned long long)held);
+		else
+			agg_stats_add(&srv->stats->peer_log_suppressed, 1);
+		gpr_free(peer);
 		grpc_status_code code = GRPC_STATUS_RESOURCE_EXHAUSTED; /* out of memory */
 		if (err.errnum == EPERM)
 			code = GRPC_STATUS_PERMISSION_DENIED;
@@ -400,7 +431,10 @@ int push_server_start(const struct push_server_config *cfg, struct agg_store *st
 	srv->stats = cfg->stats ? cfg->stats : &srv->own_stats;
 	srv->shutdown_tag = (struct tag){ TAG_SHUTDOWN, NULL };
 	atomic_init(&srv->shutting_down, false);
+	peer_log_init(&srv->peer_log, PEER_LOG_INTERVAL_NS);
 
+	grpc_resource_quota *quota = grpc_resource_quota_create("cadet-push");
+	grpc_resource_quota_resize(quota, GRPC_MEMORY_QUOTA_BYTES);
 	grpc_arg args[] = {
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, .value.integer = MAX_MESSAGE_BYTES },
 		/* an agent needs one stream; a few more ride out a reconnect */
@@ -409,9 +443,15 @@ int push_server_start(const struct push_server_config *cfg, struct agg_store *st
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIMEOUT_MS, .value.integer = 20000 },
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, .value.integer = 10000 },
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, .value.integer = 1 },
+		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_CONNECTION_IDLE_MS, .value.integer = MAX_CONNECTION_IDLE_MS },
+		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_METADATA_SIZE, .value.integer = MAX_METADATA_BYTES },
+		{ .type = GRPC_ARG_POINTER,
+		  .key = GRPC_ARG_RESOURCE_QUOTA,
+		  .value.pointer = { .p = quota, .vtable = grpc_resource_quota_arg_vtable() } },
 	};
 	grpc_channel_args channel_args = { .num_args = sizeof(args) / sizeof(args[0]), .args = args };
 	srv->server = grpc_server_create(&channel_args, NULL);
+	grpc_resource_quota_unref(quota); /* the server holds its own reference */
 	srv->cq = grpc_completion_queue_create_for_next(NULL);
 	grpc_server_register_completion_queue(srv->server, srv->cq, NULL);
 	srv->port = grpc_server_add_http2_port(srv->server, cfg->listen, creds);

@@ -8,10 +8,11 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "common/push-limits.h"
 #include "proto/cadet-push.pb-c.h"
 #include "stats.h"
 
-#define REPORT_MAX_WINDOW_NS (3600ULL * 1000000000ULL)          /* 1 h */
+#define REPORT_MAX_WINDOW_NS CADET_PUSH_MAX_WINDOW_NS            /* 1 h */
 #define REPORT_MIN_TIMESTAMP_UNIX_NS (946684800ULL * 1000000000ULL) /* 2000-01-01 */
 #define REPORT_MAX_FUTURE_NS (600ULL * 1000000000ULL)           /* 10 min ahead */
 #define REPORT_MAX_NANOCORES (1000000ULL * 1000000000ULL)      /* a million cores */

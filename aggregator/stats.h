@@ -15,6 +15,7 @@ struct agg_stats {
 	uint64_t refused_window, refused_timestamp; /* reports refused by report-limits.c */
 	uint64_t values_clamped; /* usage values clamped by report-limits.c */
 	uint64_t pods_dropped; /* pods with bad names removed by report-limits.c */
+	uint64_t peer_log_suppressed; /* per-peer stream log lines held back (peer-log.c) */
 };
 
 static inline void agg_stats_add(uint64_t *counter, uint64_t n)

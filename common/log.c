@@ -4,6 +4,7 @@
  * names), so every message and field is escaped before it is written (see
  * log_escape): one line per call, whatever the arguments held. */
 #include "log.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,37 +74,6 @@ static const char *level_name(int priority)
 	}
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none:
- * no overlong forms, surrogates or code points above U+10FFFF. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 size_t log_escape(const char *in, char *out, size_t size)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -112,7 +82,7 @@ size_t log_escape(const char *in, char *out, size_t size)
 	if (size == 0)
 		return 0;
 	for (size_t i = 0; i < n;) {
-		size_t len = s[i] >= 0x80 ? utf8_len(s + i, n - i) : (s[i] >= 0x20 && s[i] != 0x7f);
+		size_t len = s[i] >= 0x80 ? utf8_sequence_len(s + i, n - i) : (s[i] >= 0x20 && s[i] != 0x7f);
 		if (len > 0) {
 			if (o + len >= size)
 				break;

@@ -13,7 +13,7 @@ BUILD_PKGS="build-essential pkg-config clang llvm lld libclang-rt-14-dev \
 TEST_PKGS="curl jq python3 prometheus wrk nginx hyperfine valgrind \
   qemu-system-x86 mmdebstrap e2fsprogs \
   containerd runc containernetworking-plugins busybox-static iproute2 \
-  procps systemd openssl python3-yaml protobuf-compiler"
+  procps systemd openssl python3-yaml python3-h2 protobuf-compiler"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: run as root (apt-get needs it)" >&2

@@ -248,6 +248,11 @@ fi
 # X-Remote-User is logged.
 $C -s -o /dev/null -H 'X-Remote-User: system:kube-controller-manager' "$B/apis/metrics.k8s.io/v1beta1/pods"
 grep -q "X-Remote-User system:kube-controller-manager" "$TMP/aggregator.log" || fail "X-Remote-User not logged"
+# An X-Remote-User carrying an ESC sequence reaches the log escaped,
+# never as raw control bytes (issue 17, defect 6).
+$C -s -o /dev/null -H "$(printf 'X-Remote-User: evil\033[31mred')" "$B/apis/metrics.k8s.io/v1beta1/pods"
+grep -q 'X-Remote-User evil\\x1b\[31mred' "$TMP/aggregator.log" || fail "X-Remote-User with ESC not logged escaped"
+if grep -q "$(printf '\033')" "$TMP/aggregator.log"; then fail "raw ESC in the aggregator log"; fi
 
 # Staleness: node-a keeps reporting (now without db-1), node-b falls silent.
 python3 - "$TMP" <<'PY'

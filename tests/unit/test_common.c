@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@
 #include "common/https-server.h"
 #include "common/log.h"
 #include "common/strbuf.h"
+#include "common/utf8.h"
 
 #define SEC 1000000000ULL
 
@@ -176,6 +178,31 @@ static void test_log_escape(void **state)
 	char small[6];
 	assert_int_equal(log_escape("ab\ncd", small, sizeof(small)), 2);
 	assert_string_equal(small, "ab");
+}
+
+/* ---- utf8 ---- */
+
+static void test_utf8_sanitize(void **state)
+{
+	(void)state;
+	char *out = utf8_sanitize_dup("web-0 \xc2\xb5s \xe2\x82\xac \xf0\x9f\x98\x80");
+	assert_non_null(out);
+	assert_string_equal(out, "web-0 \xc2\xb5s \xe2\x82\xac \xf0\x9f\x98\x80");
+	free(out);
+	/* stray byte, overlong, surrogate (promtool's "c\xed\xa0\x80"),
+	 * above U+10FFFF, cut sequence, newline, ESC, DEL: each byte a U+FFFD */
+	out = utf8_sanitize_dup("c\xed\xa0\x80|\xff|\xc0\xaf|\xf4\x90\x80\x80|\xe2\x82|\n\033\x7f");
+	assert_non_null(out);
+	assert_string_equal(out, "c\uFFFD\uFFFD\uFFFD|\uFFFD|\uFFFD\uFFFD|\uFFFD\uFFFD\uFFFD\uFFFD|"
+				 "\uFFFD\uFFFD|\uFFFD\uFFFD\uFFFD");
+	free(out);
+	out = utf8_sanitize_dup(NULL);
+	assert_non_null(out);
+	assert_string_equal(out, "");
+	free(out);
+	const unsigned char two[] = "\xc2\xb5";
+	assert_int_equal(utf8_sequence_len(two, 2), 2);
+	assert_int_equal(utf8_sequence_len(two, 1), 0);
 }
 
 /* ---- strbuf ---- */
@@ -476,6 +503,9 @@ static void test_config_every_flag(void **state)
 	/* window equal to the interval is allowed */
 	assert_int_equal(parse(&cfg, &err, "--interval", "2s", "--window", "2s", NULL), 0);
 	assert_true(cfg.window_ns == 2 * SEC);
+	/* the aggregator's longest window is allowed */
+	assert_int_equal(parse(&cfg, &err, "--window", "1h", NULL), 0);
+	assert_true(cfg.window_ns == 3600 * SEC);
 }
 
 static void expect_config_error(const char *mention, ...)
@@ -510,6 +540,8 @@ static void test_config_bad_values(void **state)
 	expect_config_error("--window", "--window", "500ms", NULL); /* shorter than the 1s default interval */
 	expect_config_error("--window", "--interval", "10s", "--window", "5s", NULL);
 	expect_config_error("--window", "--interval", "1ms", "--window", "5s", NULL); /* 5000 intervals */
+	/* 3600 intervals, but longer than the aggregator's 1 h */
+	expect_config_error("--window", "--interval", "2s", "--window", "2h", NULL);
 	expect_config_error("--runtime-request-timeout", "--runtime-request-timeout", "soon", NULL);
 	expect_config_error("--log-level", "--log-level", "loud", NULL);
 	expect_config_error("--log-format", "--log-format", "xml", NULL);
@@ -581,6 +613,7 @@ int main(void)
 		cmocka_unit_test(test_duration_parse_errors),
 		cmocka_unit_test(test_duration_format),
 		cmocka_unit_test(test_log_escape),
+		cmocka_unit_test(test_utf8_sanitize),
 		cmocka_unit_test(test_strbuf),
 		cmocka_unit_test(test_error),
 		cmocka_unit_test(test_listen_address),

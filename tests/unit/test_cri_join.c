@@ -593,6 +593,58 @@ static void test_runtime_only_pod_with_cached_stats(void **state)
 	store_free(&s);
 }
 
+/* A runtime that returns hostile names: invalid UTF-8, a surrogate, ESC and
+ * a newline. The snapshot, the one way runtime text enters the agent,
+ * holds them repaired (U+FFFD), so no writer sees the raw bytes. */
+static void test_hostile_names_repaired(void **state)
+{
+	(void)state;
+	Runtime__V1__PodSandbox sb;
+	Runtime__V1__PodSandboxMetadata sm;
+	make_sandbox(&sb, &sm, S1, U1, "web\xff\n\033[2J", true, 1000);
+	sm.namespace_ = "c\xed\xa0\x80";
+	Runtime__V1__PodSandbox__LabelsEntry label = RUNTIME__V1__POD_SANDBOX__LABELS_ENTRY__INIT;
+	label.key = "app\x7f";
+	label.value = "\xc0\xafx";
+	Runtime__V1__PodSandbox__LabelsEntry *labels[] = { &label };
+	sb.n_labels = 1;
+	sb.labels = labels;
+	Runtime__V1__PodSandbox *items[] = { &sb };
+	Runtime__V1__ListPodSandboxResponse lp = RUNTIME__V1__LIST_POD_SANDBOX_RESPONSE__INIT;
+	lp.n_items = 1;
+	lp.items = items;
+	Runtime__V1__ContainerMetadata cm = RUNTIME__V1__CONTAINER_METADATA__INIT;
+	cm.name = "app\r\xe2\x82";
+	Runtime__V1__Container k = RUNTIME__V1__CONTAINER__INIT;
+	k.id = (char *)C1;
+	k.pod_sandbox_id = (char *)S1;
+	k.metadata = &cm;
+	k.state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
+	Runtime__V1__Container *ks[] = { &k };
+	Runtime__V1__ListContainersResponse lc = RUNTIME__V1__LIST_CONTAINERS_RESPONSE__INIT;
+	lc.n_containers = 1;
+	lc.containers = ks;
+	Runtime__V1__ListPodSandboxResponse *pods = wire_round_trip(&lp.base);
+	Runtime__V1__ListContainersResponse *containers = wire_round_trip(&lc.base);
+	struct cri_replies r = { .pods = pods, .containers = containers };
+	struct cri_snapshot *snap = NULL;
+	struct cadet_error err;
+	assert_int_equal(cri_snapshot_build(&r, 4000, &snap, &err), 0);
+	const struct cri_pod *p = cri_snapshot_find_pod(snap, U1);
+	assert_non_null(p);
+	assert_string_equal(p->name, "web\uFFFD\uFFFD\uFFFD[2J");
+	assert_string_equal(p->namespace, "c\uFFFD\uFFFD\uFFFD");
+	assert_int_equal(p->n_labels, 1);
+	assert_string_equal(p->labels[0].key, "app\uFFFD");
+	assert_string_equal(p->labels[0].value, "\uFFFD\uFFFDx");
+	const struct cri_container *c = cri_snapshot_find_container(snap, C1);
+	assert_non_null(c);
+	assert_string_equal(c->name, "app\uFFFD\uFFFD\uFFFD");
+	cri_snapshot_free(snap);
+	protobuf_c_message_free_unpacked(&pods->base, NULL);
+	protobuf_c_message_free_unpacked(&containers->base, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -605,6 +657,7 @@ int main(void)
 		cmocka_unit_test(test_container_logs_usage),
 		cmocka_unit_test(test_runtime_only_pod_in_every_report),
 		cmocka_unit_test(test_runtime_only_pod_with_cached_stats),
+		cmocka_unit_test(test_hostile_names_repaired),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
