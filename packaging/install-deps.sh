@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs, from Debian 12 packages, everything cadet needs to build, test and
 # benchmark: compilers, the libraries named by the design, and the real peers
-# the tests start (containerd, promtool, kubectl, curl, wrk).
+# the tests start (containerd, promtool, kubectl, curl, wrk; socat forwards
+# the test cluster's API port to the host, tests/cluster).
 # `install-deps.sh build` installs only what `make` and `make deb` need (the
 # container image's build stage uses it).
 set -eu
@@ -13,7 +14,7 @@ BUILD_PKGS="build-essential pkg-config clang llvm lld libclang-rt-14-dev \
 TEST_PKGS="curl jq python3 prometheus wrk nginx hyperfine valgrind \
   qemu-system-x86 mmdebstrap e2fsprogs \
   containerd runc containernetworking-plugins busybox-static iproute2 \
-  procps systemd openssl python3-yaml python3-h2 protobuf-compiler"
+  procps systemd openssl python3-yaml python3-h2 protobuf-compiler util-linux socat"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: run as root (apt-get needs it)" >&2

@@ -65,13 +65,17 @@ else
 endif
 
 # The test cluster's programs (issue 15): etcd, the Kubernetes control plane
-# and kubelet, kubectl and metrics-server, pinned by the same go.mod (one
-# version for every k8s.io module). Built only by `make cluster-tools`, not
-# by `make test`: a cold build takes long (see README.md), and then sits in
-# Go's build cache. Built the way upstream ships them: static (no cgo),
-# without symbol tables, and with the release's version stamped where
-# upstream's own build stamps it (kube-apiserver and the kubelet report it
-# and check version skew with it; etcd's is a constant in its source).
+# and kubelet, kubectl, metrics-server and the node's runtime, containerd 2
+# (with its runc shim and ctr, which imports the test images), pinned by the
+# same go.mod (one version for every k8s.io module; containerd's needs lift
+# a few shared modules by patch releases, see tests/cluster/README.md).
+# `make test` builds them first, since the cluster tier runs against them: a
+# cold build takes long once per machine (see README.md), then sits in Go's
+# build cache. Built the way upstream ships them: static (no cgo), without
+# symbol tables, and with the release's version stamped where upstream's
+# own build stamps it (kube-apiserver and the kubelet report it and check
+# version skew with it, containerd reports it through CRI; etcd's is a
+# constant in its source).
 GO_TOOL_PKG_etcd := go.etcd.io/etcd/server/v3
 GO_TOOL_PKG_kube-apiserver := k8s.io/kubernetes/cmd/kube-apiserver
 GO_TOOL_PKG_kube-controller-manager := k8s.io/kubernetes/cmd/kube-controller-manager
@@ -79,13 +83,19 @@ GO_TOOL_PKG_kube-scheduler := k8s.io/kubernetes/cmd/kube-scheduler
 GO_TOOL_PKG_kubelet := k8s.io/kubernetes/cmd/kubelet
 GO_TOOL_PKG_kubectl := k8s.io/kubernetes/cmd/kubectl
 GO_TOOL_PKG_metrics-server := sigs.k8s.io/metrics-server/cmd/metrics-server
+GO_TOOL_PKG_containerd := github.com/containerd/containerd/v2/cmd/containerd
+GO_TOOL_PKG_containerd-shim-runc-v2 := github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2
+GO_TOOL_PKG_ctr := github.com/containerd/containerd/v2/cmd/ctr
 K8S_TOOLS := $(addprefix $(GO_TOOLS_BIN)/,kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
 ETCD := $(GO_TOOLS_BIN)/etcd
 METRICS_SERVER := $(GO_TOOLS_BIN)/metrics-server
-CLUSTER_TOOLS := $(ETCD) $(K8S_TOOLS) $(METRICS_SERVER)
-# The releases go.mod pins (k8s.io/kubernetes, sigs.k8s.io/metrics-server).
+CONTAINERD_TOOLS := $(addprefix $(GO_TOOLS_BIN)/,containerd containerd-shim-runc-v2 ctr)
+CLUSTER_TOOLS := $(ETCD) $(K8S_TOOLS) $(METRICS_SERVER) $(CONTAINERD_TOOLS)
+# The releases go.mod pins (k8s.io/kubernetes, sigs.k8s.io/metrics-server,
+# github.com/containerd/containerd/v2).
 K8S_VERSION := v1.37.2
 METRICS_SERVER_VERSION := v0.8.0
+CONTAINERD_VERSION := v2.4.2
 # Upstream stamps both packages that carry a version (hack/lib/version.sh).
 K8S_VERSION_MAJOR := $(word 1,$(subst ., ,$(K8S_VERSION:v%=%)))
 K8S_VERSION_MINOR := $(word 2,$(subst ., ,$(K8S_VERSION:v%=%)))
@@ -100,6 +110,7 @@ $(CLUSTER_TOOLS): export CGO_ENABLED := 0
 $(K8S_TOOLS): export GOFLAGS += '-ldflags=-s -w $(K8S_VERSION_LDFLAGS)'
 $(ETCD): export GOFLAGS += '-ldflags=-s -w'
 $(METRICS_SERVER): export GOFLAGS += '-ldflags=-s -w -X k8s.io/client-go/pkg/version.gitVersion=$(METRICS_SERVER_VERSION)'
+$(CONTAINERD_TOOLS): export GOFLAGS += '-ldflags=-s -w -X github.com/containerd/containerd/v2/version.Version=$(CONTAINERD_VERSION)'
 # One `go build` at a time, also under make -j: each already uses every
 # core, and two at once would compile the packages they share twice.
 cluster_tools_after = $(eval $(GO_TOOLS_BIN)/$(1): | $(GO_TOOLS_BIN)/$(2))
@@ -109,3 +120,7 @@ $(call cluster_tools_after,kube-scheduler,kube-controller-manager)
 $(call cluster_tools_after,kubelet,kube-scheduler)
 $(call cluster_tools_after,kubectl,kubelet)
 $(call cluster_tools_after,metrics-server,kubectl)
+$(call cluster_tools_after,containerd,metrics-server)
+$(call cluster_tools_after,containerd-shim-runc-v2,containerd)
+$(call cluster_tools_after,ctr,containerd-shim-runc-v2)
+test: $(CLUSTER_TOOLS)

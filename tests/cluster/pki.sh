@@ -60,7 +60,7 @@ pki_make() {
 	pki_cert apiserver-etcd-client etcd-ca /CN=kube-apiserver-etcd-client clientAuth
 
 	pki_cert apiserver ca /CN=kube-apiserver serverAuth \
-		"$loopback_sans,IP:$SERVICE_KUBERNETES_IP,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+		"$loopback_sans,IP:$NODE_IP,IP:$SERVICE_KUBERNETES_IP,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
 	# What kube-apiserver shows the kubelet (logs, exec, the node proxy).
 	pki_cert apiserver-kubelet-client ca "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
 	# What kube-apiserver shows an extension API server it proxies to; the
@@ -74,6 +74,10 @@ pki_make() {
 	pki_cert kube-scheduler-serving ca /CN=kube-scheduler serverAuth "$loopback_sans"
 	# The Node authorizer grants a kubelet what its node needs by this name.
 	pki_cert kubelet-client ca "/O=system:nodes/CN=system:node:$NODE_NAME" clientAuth
+	# What the kubelet serves on its port, checked by kube-apiserver
+	# (--kubelet-certificate-authority) for the node's address.
+	pki_cert kubelet-serving ca "/O=system:nodes/CN=system:node:$NODE_NAME" serverAuth \
+		"IP:$NODE_IP,DNS:$NODE_NAME"
 
 	# Service-account tokens: kube-apiserver signs them with the private key
 	# and checks them with the public one; the controller manager signs the
