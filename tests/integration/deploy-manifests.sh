@@ -3,7 +3,7 @@
 # and against the binaries they run.
 #
 # The real kube-apiserver's judgement (server-side apply of every object)
-# is cluster-deploy-apply.sh; this is the second line, offline:
+# is the cluster tier's deploy-apply part (cluster-parts/20-deploy-apply.sh); this is the second line, offline:
 # `kubectl kustomize deploy/` must render the kustomization, and
 # tests/lib/check-manifests.py checks the
 # fields that matter: kinds and apiVersions, namespaces, selectors, the

@@ -1,10 +1,8 @@
-#!/bin/sh
-# cluster-deploy-apply.sh: every object of deploy/ accepted by a real
-# kube-apiserver (v1.37.2, built by `make cluster-tools`) through
-# server-side apply, so the offline checker (deploy-manifests.sh) is the
-# second line, not the only one. Needs only the control plane
-# (tests/cluster/up, no kubelet): it checks what the API server checks,
-# not that the pods run (that is the cluster's install test).
+# 20-deploy-apply.sh (a part of tests/integration/cluster.sh): every object
+# of deploy/ accepted by the cluster's real kube-apiserver (v1.37.2)
+# through server-side apply, so the offline checker (deploy-manifests.sh)
+# is the second line, not the only one. It checks what the API server
+# checks, not that cadet's pods run from these objects.
 #   - `kubectl apply --server-side --validate=strict -k deploy/` succeeds:
 #     schema, unknown and duplicate fields, admission (PDB, APIService,
 #     RBAC escalation rules) are the server's own;
@@ -18,34 +16,12 @@
 #     (the controller manager's aggregation), and the aggregator's service
 #     account may create TokenReviews and SubjectAccessReviews and read the
 #     extension-apiserver-authentication ConfigMap.
-set -u
-. tests/lib/agent.sh
-
-KUBECTL=$BUILD/go-bin/kubectl
-for program in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl; do
-	[ -x "$BUILD/go-bin/$program" ] || { echo "skipped: no $BUILD/go-bin/$program (make cluster-tools)"; exit 77; }
-done
-python3 -c 'import yaml' 2>/dev/null || { echo "skipped: no python3 yaml module (Debian: python3-yaml)"; exit 77; }
-
+# The objects are deleted at the end, so that later parts register their
+# own APIService.
+K() { kctl "$@"; }
+KUBECTL=$CLUSTER_BIN/kubectl
 TMP=$(mktemp -d)
-cleanup() {
-	sh tests/cluster/down >"$TMP/down.log" 2>&1 || { cat "$TMP/down.log"; echo "FAIL: tests/cluster/down"; }
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-show_logs() {
-	tail -n 20 "$TMP/up.log" 2>/dev/null
-	for f in "$BUILD"/cluster/log/*.log; do
-		[ -f "$f" ] || continue
-		echo "--- $f"
-		tail -n 15 "$f"
-	done
-}
-
-sh tests/cluster/up >"$TMP/up.log" 2>&1
-check "control plane up (tests/cluster/up)"
-K() { "$KUBECTL" --kubeconfig "$BUILD/cluster/admin.kubeconfig" "$@"; }
+trap 'K delete --wait=true --ignore-not-found -k deploy/ >/dev/null 2>&1; rm -rf "$TMP"' EXIT
 MANAGER=cadet-deploy-test
 
 "$KUBECTL" kustomize deploy/ >"$TMP/rendered.yaml"
@@ -102,3 +78,6 @@ done
 check "the aggregator's service account may read extension-apiserver-authentication"
 [ "$(K auth can-i list secrets -n kube-system --as=$SA 2>/dev/null)" = no ]
 check "the aggregator's service account may not list secrets (no more than written)"
+
+K delete --wait=true --ignore-not-found -k deploy/ >/dev/null 2>&1
+check "deploy/'s objects deleted again"
